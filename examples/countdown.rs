@@ -1,0 +1,174 @@
+//! The seed's countdown demos as green threads.
+//!
+//! ```text
+//! cargo run --example countdown            # AS-01: countdown(10), countdown(5), countup(15) with yield_now
+//! cargo run --example countdown -- sleep   # AS-05: countdown with sleep, is_finished before and after
+//! cargo run --example countdown -- terminate         # AS-06: CountdownTask.terminate() with a flag
+//! cargo run --example countdown -- terminate-cancel  # AS-06: the same with JoinHandle::cancel()
+//! ```
+//!
+//! Each variant writes its lines through a closure, so the test below checks
+//! exactly what a user sees.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use weft::{sleep, spawn, yield_now, Runtime};
+
+/// AS-01: the seed's `TaskScheduler` with three generator tasks.
+fn round_robin(out: impl Fn(String) + Clone + 'static) {
+    let rt = Runtime::new().expect("runtime");
+    let countdown = |n: u32, out: Box<dyn Fn(String)>| {
+        move || {
+            let mut n = n;
+            while n > 0 {
+                out(format!("T-minus {n}"));
+                yield_now();
+                n -= 1;
+            }
+            out("Blastoff!".to_owned());
+        }
+    };
+    let countup = |n: u32, out: Box<dyn Fn(String)>| {
+        move || {
+            for x in 0..n {
+                out(format!("Counting up {x}"));
+                yield_now();
+            }
+        }
+    };
+    rt.spawn(countdown(10, Box::new(out.clone())));
+    rt.spawn(countdown(5, Box::new(out.clone())));
+    rt.spawn(countup(15, Box::new(out)));
+    rt.run().expect("no deadlock");
+}
+
+/// AS-05: a countdown that sleeps between lines, observed from main.
+fn with_sleep(out: impl Fn(String) + Clone + 'static, interval: Duration) {
+    Runtime::new()
+        .expect("runtime")
+        .block_on(move || {
+            let o = out.clone();
+            let t = spawn(move || {
+                for n in (1..=10).rev() {
+                    o(format!("T-minus {n}"));
+                    sleep(interval);
+                }
+            });
+            out(if t.is_finished() {
+                "Completed"
+            } else {
+                "Still running"
+            }
+            .to_owned());
+            t.join().expect("countdown ran");
+            out("Completed".to_owned());
+        })
+        .expect("no deadlock");
+}
+
+/// AS-06: `CountdownTask.terminate()`: main stops the countdown after 120 ms,
+/// either with the seed's cooperative flag or with `JoinHandle::cancel`.
+fn terminate(out: impl Fn(String) + Clone + 'static, interval: Duration, cancel: bool) {
+    Runtime::new()
+        .expect("runtime")
+        .block_on(move || {
+            let running = Rc::new(Cell::new(true));
+            let flag = running.clone();
+            let o = out.clone();
+            let t = spawn(move || {
+                let mut n = 10;
+                while flag.get() && n > 0 {
+                    o(format!("T-minus {n}"));
+                    n -= 1;
+                    sleep(interval);
+                }
+            });
+            sleep(interval * 12 / 5);
+            if cancel {
+                t.cancel();
+                let r = t.join();
+                out(format!(
+                    "terminated: {}",
+                    if r.is_err() { "cancelled" } else { "finished" }
+                ));
+            } else {
+                running.set(false); // Signal termination
+                t.join().expect("countdown ends"); // Wait for actual termination
+                out("terminated: flag".to_owned());
+            }
+        })
+        .expect("no deadlock");
+}
+
+fn main() {
+    let print = |line: String| println!("{line}");
+    match std::env::args().nth(1).as_deref() {
+        None | Some("yield") => round_robin(print),
+        Some("sleep") => with_sleep(print, Duration::from_millis(20)),
+        Some("terminate") => terminate(print, Duration::from_millis(50), false),
+        Some("terminate-cancel") => terminate(print, Duration::from_millis(50), true),
+        Some(other) => {
+            eprintln!(
+                "unknown variant {other:?}; use one of: yield, sleep, terminate, terminate-cancel"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn capture(f: impl FnOnce(Rc<dyn Fn(String)>)) -> Vec<String> {
+        let lines = Rc::new(RefCell::new(Vec::new()));
+        let sink = lines.clone();
+        f(Rc::new(move |l| sink.borrow_mut().push(l)));
+        let v = lines.borrow().clone();
+        v
+    }
+
+    #[test]
+    fn as01_round_robin_prints_the_32_lines() {
+        let lines = capture(|o| round_robin(move |l| o(l)));
+        let expected = "T-minus 10|T-minus 5|Counting up 0|T-minus 9|T-minus 4|Counting up 1|T-minus 8|T-minus 3|Counting up 2|T-minus 7|T-minus 2|Counting up 3|T-minus 6|T-minus 1|Counting up 4|T-minus 5|Blastoff!|Counting up 5|T-minus 4|Counting up 6|T-minus 3|Counting up 7|T-minus 2|Counting up 8|T-minus 1|Counting up 9|Blastoff!|Counting up 10|Counting up 11|Counting up 12|Counting up 13|Counting up 14";
+        assert_eq!(lines.join("|"), expected);
+        assert_eq!(lines.len(), 32);
+    }
+
+    #[test]
+    fn as05_sleep_countdown_reports_running_then_completed() {
+        let lines = capture(|o| with_sleep(move |l| o(l), Duration::from_millis(5)));
+        let mut expected = vec!["Still running".to_owned()];
+        expected.extend((1..=10).rev().map(|n| format!("T-minus {n}")));
+        expected.push("Completed".to_owned());
+        // "Still running" is printed before the countdown task first runs (G2).
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn as06_terminate_with_flag_stops_after_three_lines() {
+        let lines = capture(|o| terminate(move |l| o(l), Duration::from_millis(50), false));
+        assert_eq!(
+            lines,
+            ["T-minus 10", "T-minus 9", "T-minus 8", "terminated: flag"]
+        );
+    }
+
+    #[test]
+    fn as06_terminate_with_cancel_stops_at_once() {
+        let lines = capture(|o| terminate(move |l| o(l), Duration::from_millis(50), true));
+        assert_eq!(
+            lines,
+            [
+                "T-minus 10",
+                "T-minus 9",
+                "T-minus 8",
+                "terminated: cancelled"
+            ]
+        );
+    }
+}

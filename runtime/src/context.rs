@@ -1,0 +1,117 @@
+//! The thread-local context: which runtime core is running on this OS thread
+//! and, while a green thread runs, the yielder that suspends it.
+//!
+//! Both pointers are set only for the extent of a scope (`enter` for the core,
+//! the coroutine body and each resume for the yielder) and cleared on the way
+//! out, so no `'static` reference to either ever escapes.
+
+use std::cell::Cell;
+use std::ptr;
+
+use corosensei::Yielder;
+
+use crate::scheduler::Core;
+
+pub(crate) type TaskYielder = Yielder<(), ()>;
+
+thread_local! {
+    /// The core whose loop is running on this thread, or null.
+    static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    /// The yielder of the green thread running right now, or null when the
+    /// scheduler itself (or plain OS-thread code) is running.
+    static YIELDER: Cell<*const TaskYielder> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with `core` installed as this thread's running core.
+///
+/// # Panics
+///
+/// Panics if a core is already installed: runtimes do not nest.
+pub(crate) fn enter<R>(core: &Core, f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CORE.with(|c| c.set(ptr::null()));
+        }
+    }
+    CORE.with(|c| {
+        assert!(
+            c.get().is_null(),
+            "a weft runtime is already running on this thread; runtimes cannot be nested \
+             (spawn a green thread instead of calling run/block_on from inside one)"
+        );
+        c.set(core);
+    });
+    let _reset = Reset;
+    f()
+}
+
+/// Calls `f` with the running core, or returns `None` outside a runtime.
+#[inline]
+pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let p = CORE.with(Cell::get);
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: `CORE` is non-null only inside `enter`, which borrows the
+        // core for its whole extent and clears the pointer before returning.
+        Some(f(unsafe { &*p }))
+    }
+}
+
+/// Calls `f` with the running core.
+///
+/// # Panics
+///
+/// Panics with a message naming `api` when no runtime runs on this thread.
+#[inline]
+pub(crate) fn with_core<R>(api: &'static str, f: impl FnOnce(&Core) -> R) -> R {
+    match try_with_core(f) {
+        Some(r) => r,
+        None => outside_runtime(api),
+    }
+}
+
+#[cold]
+#[inline(never)]
+pub(crate) fn outside_runtime(api: &str) -> ! {
+    panic!(
+        "weft: `{api}` was called outside a green thread. Green blocking APIs only work \
+         inside a task run by a weft Runtime (Runtime::run / Runtime::block_on); \
+         from an OS thread, use the bridge (PollableQueue, Handle) instead"
+    )
+}
+
+/// Installs the yielder of the green thread that starts running now.
+#[inline]
+pub(crate) fn set_yielder(y: *const TaskYielder) {
+    YIELDER.with(|c| c.set(y));
+}
+
+/// True when called from inside a green thread.
+#[inline]
+pub(crate) fn in_green_thread() -> bool {
+    !YIELDER.with(Cell::get).is_null()
+}
+
+/// Suspends the running green thread back to the scheduler.
+///
+/// The yielder pointer is cleared while suspended and restored on resume, so
+/// code running on the scheduler's stack never sees a stale yielder.
+///
+/// # Panics
+///
+/// Panics with a message naming `api` when not inside a green thread.
+#[inline]
+pub(crate) fn suspend(api: &'static str) {
+    let y = YIELDER.with(|c| c.replace(ptr::null()));
+    if y.is_null() {
+        outside_runtime(api);
+    }
+    // SAFETY: a non-null `YIELDER` was installed by the coroutine body of the
+    // task running right now (see `task::body`). It points into that
+    // coroutine's own stack frame, which stays alive until the body returns,
+    // and we are executing on that coroutine, so the frame is live.
+    unsafe { (*y).suspend(()) };
+    YIELDER.with(|c| c.set(y));
+}

@@ -1,0 +1,204 @@
+//! The cross-thread `Handle`: other OS threads spawn green threads into a
+//! runtime through it.
+//!
+//! Spawn requests go into a mutex-guarded queue; a `mio::Waker` wakes the
+//! loop only on the transition from empty to non-empty, so a flood of
+//! spawns costs one wakeup per drain.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::io::{Reactor, WAKER_TOKEN};
+use crate::task::JoinError;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The loop's side of the handles.
+pub(crate) struct Remote {
+    /// Spawn requests not yet taken by the loop.
+    queue: Mutex<VecDeque<Job>>,
+    /// Wakes the loop's poll; fired when `queue` goes from empty to non-empty.
+    waker: mio::Waker,
+    /// Set when the runtime is gone: spawns fail instead of vanishing.
+    closed: AtomicBool,
+}
+
+impl Remote {
+    pub(crate) fn new(reactor: &Reactor) -> io::Result<Self> {
+        Ok(Remote {
+            queue: Mutex::new(VecDeque::new()),
+            waker: mio::Waker::new(&reactor.registry()?, WAKER_TOKEN)?,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// True while some `Handle` exists: the loop must keep polling for spawns.
+    pub(crate) fn has_handles(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) > 1
+    }
+
+    /// Takes every queued spawn request.
+    pub(crate) fn drain(&self) -> VecDeque<Job> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn submit(&self, job: Job) -> io::Result<()> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the weft runtime is gone",
+            ));
+        }
+        let was_empty = queue.is_empty();
+        queue.push_back(job);
+        drop(queue);
+        if was_empty {
+            self.waker.wake()?;
+        }
+        Ok(())
+    }
+
+    /// Refuses further spawns and drops the queued ones (their join handles
+    /// then report cancellation).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        drop(self.drain());
+    }
+}
+
+/// A `Send + Clone` handle to a runtime, for spawning green threads into it
+/// from other OS threads.
+///
+/// While any handle exists, the runtime treats it as a possible source of
+/// wakeups: it will wait for spawns instead of reporting a deadlock.
+///
+/// # Examples
+///
+/// ```
+/// let rt = weft::Runtime::new().unwrap();
+/// let handle = rt.handle();
+/// let t = std::thread::spawn(move || handle.spawn(|| 21 * 2).unwrap().join().unwrap());
+/// rt.block_on(|| weft::sleep(std::time::Duration::from_millis(50))).unwrap();
+/// // The loop may have finished before the spawn arrived; run it once more.
+/// while !t.is_finished() {
+///     rt.run().unwrap();
+/// }
+/// assert_eq!(t.join().unwrap(), 42);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    remote: Arc<Remote>,
+}
+
+impl Handle {
+    pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        Handle { remote }
+    }
+
+    /// Spawns `f` as a green thread in the runtime and returns a handle this
+    /// OS thread can block on.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` when the runtime is gone; any error waking its poller.
+    pub fn spawn<F, T>(&self, f: F) -> io::Result<RemoteJoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = Arc::new(RemoteSlot {
+            result: Mutex::new(None),
+            done: Condvar::new(),
+        });
+        let guard = SlotGuard {
+            slot: Some(slot.clone()),
+        };
+        self.remote.submit(Box::new(move || {
+            let mut guard = guard;
+            let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
+            guard.fill(result);
+        }))?;
+        Ok(RemoteJoinHandle { slot })
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+struct RemoteSlot<T> {
+    result: Mutex<Option<Result<T, JoinError>>>,
+    done: Condvar,
+}
+
+/// Fills the slot with `Cancelled` if the job is dropped without running
+/// (the runtime went away first), so a remote joiner never hangs.
+struct SlotGuard<T> {
+    slot: Option<Arc<RemoteSlot<T>>>,
+}
+
+impl<T> SlotGuard<T> {
+    fn fill(&mut self, result: Result<T, JoinError>) {
+        if let Some(slot) = self.slot.take() {
+            *slot.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            slot.done.notify_all();
+        }
+    }
+}
+
+impl<T> Drop for SlotGuard<T> {
+    fn drop(&mut self) {
+        self.fill(Err(JoinError::Cancelled));
+    }
+}
+
+/// Joins, from an OS thread, a green thread spawned through a [`Handle`].
+pub struct RemoteJoinHandle<T> {
+    slot: Arc<RemoteSlot<T>>,
+}
+
+impl<T> RemoteJoinHandle<T> {
+    /// Blocks this OS thread until the green thread ends.
+    ///
+    /// # Errors
+    ///
+    /// [`JoinError::Panicked`] if it panicked, [`JoinError::Cancelled`] if it
+    /// was cancelled or the runtime dropped it before it ran.
+    pub fn join(self) -> Result<T, JoinError> {
+        let mut result = self.slot.result.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = result.take() {
+                return r;
+            }
+            result = self
+                .slot
+                .done
+                .wait(result)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// True once the green thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.slot
+            .result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+}
+
+impl<T> fmt::Debug for RemoteJoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,385 @@
+//! The reactor: one `mio::Poll`, and per registered source a reader slot and
+//! a writer slot holding the green thread parked on each direction.
+//!
+//! mio is edge-triggered, so every operation is try-then-park: attempt it,
+//! and only on `WouldBlock` leave an `Unparker` in the slot and park; after
+//! the wake, attempt it again. Readiness that arrives while nobody waits is
+//! dropped on purpose: the next attempt will see the bytes.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::context;
+use crate::park::{self, Reason, Unparker, Wake};
+
+/// The token of the cross-thread waker (see `handle.rs`).
+pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// Who is parked on one registered source.
+#[derive(Debug, Default)]
+struct Waiters {
+    reader: Option<Unparker>,
+    writer: Option<Unparker>,
+}
+
+/// The runtime's poller and its waiter table.
+pub(crate) struct Reactor {
+    poll: RefCell<Poll>,
+    /// Reused for every poll: no allocation per readiness event.
+    events: RefCell<Events>,
+    /// Indexed by token.
+    waiters: RefCell<Slab<Waiters>>,
+    /// Live `Registration`s: with none, polling can be skipped while tasks are ready.
+    registrations: Cell<usize>,
+}
+
+impl Reactor {
+    pub(crate) fn new(event_capacity: usize) -> io::Result<Self> {
+        Ok(Reactor {
+            poll: RefCell::new(Poll::new()?),
+            events: RefCell::new(Events::with_capacity(event_capacity)),
+            waiters: RefCell::new(Slab::new()),
+            registrations: Cell::new(0),
+        })
+    }
+
+    pub(crate) fn registry(&self) -> io::Result<mio::Registry> {
+        self.poll.borrow().registry().try_clone()
+    }
+
+    pub(crate) fn registrations(&self) -> usize {
+        self.registrations.get()
+    }
+
+    /// Polls the OS once and hands each woken waiter to `wake`. Returns
+    /// whether the cross-thread waker fired.
+    pub(crate) fn poll(
+        &self,
+        timeout: Option<Duration>,
+        mut wake: impl FnMut(Unparker, Wake),
+    ) -> io::Result<bool> {
+        let mut events = self.events.borrow_mut();
+        loop {
+            match self.poll.borrow_mut().poll(&mut events, timeout) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if timeout.is_none() {
+                        continue;
+                    }
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut remote = false;
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                remote = true;
+                continue;
+            }
+            let (reader, writer) = {
+                let mut waiters = self.waiters.borrow_mut();
+                let Some(w) = waiters.get_mut(event.token().0) else {
+                    continue;
+                };
+                let err = event.is_error();
+                let r = if event.is_readable() || event.is_read_closed() || err {
+                    w.reader.take()
+                } else {
+                    None
+                };
+                let wr = if event.is_writable() || event.is_write_closed() || err {
+                    w.writer.take()
+                } else {
+                    None
+                };
+                (r, wr)
+            };
+            if let Some(u) = reader {
+                wake(u, Wake::Unparked);
+            }
+            if let Some(u) = writer {
+                wake(u, Wake::Unparked);
+            }
+        }
+        Ok(remote)
+    }
+}
+
+/// Which way an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Direction {
+    Read,
+    Write,
+}
+
+/// Any `mio::event::Source` registered with the running runtime, with
+/// try-then-park operations: the public extension point `weft-net` is built on.
+///
+/// One green thread may wait to read and another to write at the same time
+/// (full duplex). A second green thread waiting on the same direction gets
+/// `ErrorKind::ResourceBusy`.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use weft::Registration;
+///
+/// weft::Runtime::new().unwrap().block_on(|| {
+///     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+///     a.set_nonblocking(true).unwrap();
+///     b.set_nonblocking(true).unwrap();
+///     let a = Registration::new(mio::net::UnixStream::from_std(a)).unwrap();
+///     let b = Registration::new(mio::net::UnixStream::from_std(b)).unwrap();
+///     let reader = weft::spawn(move || {
+///         let mut buf = [0; 5];
+///         let n = a.read_with(|mut s| s.read(&mut buf)).unwrap(); // parks until b writes
+///         buf[..n].to_vec()
+///     });
+///     weft::yield_now();
+///     b.write_with(|mut s| s.write(b"hello")).unwrap();
+///     assert_eq!(reader.join().unwrap(), b"hello");
+/// }).unwrap();
+/// ```
+pub struct Registration<S: Source> {
+    source: S,
+    token: usize,
+    /// Keeps the poller alive for deregistration even if this outlives a run.
+    reactor: Rc<Reactor>,
+}
+
+impl<S: Source> Registration<S> {
+    /// Registers `source` (already non-blocking) for read and write readiness.
+    ///
+    /// # Errors
+    ///
+    /// Any error registering it with the OS poller.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    pub fn new(mut source: S) -> io::Result<Self> {
+        let reactor = context::with_core("Registration::new", |core| core.reactor.clone());
+        let token = reactor.waiters.borrow_mut().insert(Waiters::default());
+        let registered = reactor.poll.borrow().registry().register(
+            &mut source,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        if let Err(e) = registered {
+            reactor.waiters.borrow_mut().remove(token);
+            return Err(e);
+        }
+        reactor.registrations.set(reactor.registrations.get() + 1);
+        Ok(Registration {
+            source,
+            token,
+            reactor,
+        })
+    }
+
+    /// The source.
+    pub fn get_ref(&self) -> &S {
+        &self.source
+    }
+
+    /// The source, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, parking on read
+    /// readiness in between.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns; `ResourceBusy` if another green thread already
+    /// waits to read this source.
+    #[inline]
+    pub fn read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.io(Direction::Read, None, op)
+    }
+
+    /// Like [`read_with`](Self::read_with), giving up at `deadline` with
+    /// `ErrorKind::TimedOut`.
+    ///
+    /// # Errors
+    ///
+    /// As for `read_with`, plus `TimedOut`.
+    #[inline]
+    pub fn read_with_deadline<R>(
+        &self,
+        deadline: Option<Instant>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io(Direction::Read, deadline, op)
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, parking on write
+    /// readiness in between.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns; `ResourceBusy` if another green thread already
+    /// waits to write this source.
+    #[inline]
+    pub fn write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.io(Direction::Write, None, op)
+    }
+
+    /// Like [`write_with`](Self::write_with), giving up at `deadline` with
+    /// `ErrorKind::TimedOut`.
+    ///
+    /// # Errors
+    ///
+    /// As for `write_with`, plus `TimedOut`.
+    #[inline]
+    pub fn write_with_deadline<R>(
+        &self,
+        deadline: Option<Instant>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io(Direction::Write, deadline, op)
+    }
+
+    /// Parks until the source reports read readiness (or `deadline`).
+    /// Readiness is edge-triggered: call this only after an operation
+    /// returned `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` at the deadline; `ResourceBusy` as for `read_with`.
+    pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
+        self.wait(Direction::Read, deadline)
+    }
+
+    /// Parks until the source reports write readiness (or `deadline`).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` at the deadline; `ResourceBusy` as for `write_with`.
+    pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
+        self.wait(Direction::Write, deadline)
+    }
+
+    /// Deregisters the source and gives it back.
+    ///
+    /// # Errors
+    ///
+    /// Any error deregistering it from the OS poller.
+    pub fn into_inner(mut self) -> io::Result<S> {
+        let result = self.deregister();
+        // SAFETY: `self` is forgotten right after, so `source` is read out
+        // exactly once and never dropped in place; the other fields are
+        // dropped here by hand because `Drop` (which would deregister
+        // again) must not run.
+        let source = unsafe { std::ptr::read(&self.source) };
+        // SAFETY: as above, `reactor` is moved out exactly once.
+        let reactor = unsafe { std::ptr::read(&self.reactor) };
+        std::mem::forget(self);
+        drop(reactor);
+        result.map(|()| source)
+    }
+
+    fn deregister(&mut self) -> io::Result<()> {
+        let result = self
+            .reactor
+            .poll
+            .borrow()
+            .registry()
+            .deregister(&mut self.source);
+        self.reactor.waiters.borrow_mut().try_remove(self.token);
+        self.reactor
+            .registrations
+            .set(self.reactor.registrations.get() - 1);
+        result
+    }
+
+    fn io<R>(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            match op(&self.source) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(dir, deadline)?,
+                result => {
+                    if context::with_core("Registration", |core| core.consume_budget()) {
+                        crate::yield_now();
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        let me = Unparker::current();
+        {
+            let mut waiters = self.reactor.waiters.borrow_mut();
+            let w = &mut waiters[self.token];
+            let slot = match dir {
+                Direction::Read => &mut w.reader,
+                Direction::Write => &mut w.writer,
+            };
+            if let Some(other) = *slot {
+                if other != me && other.is_parked() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ResourceBusy,
+                        format!(
+                            "another green thread is already waiting to {dir:?} on this source"
+                        )
+                        .to_lowercase(),
+                    ));
+                }
+            }
+            *slot = Some(me);
+        }
+        let reason = match dir {
+            Direction::Read => Reason::Readable,
+            Direction::Write => Reason::Writable,
+        };
+        match park::park_deadline(reason, deadline) {
+            Wake::Unparked => Ok(()),
+            Wake::TimedOut => {
+                let mut waiters = self.reactor.waiters.borrow_mut();
+                let w = &mut waiters[self.token];
+                let slot = match dir {
+                    Direction::Read => &mut w.reader,
+                    Direction::Write => &mut w.writer,
+                };
+                if *slot == Some(me) {
+                    *slot = None;
+                }
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "timed out waiting for the socket",
+                ))
+            }
+        }
+    }
+}
+
+impl<S: Source> Drop for Registration<S> {
+    fn drop(&mut self) {
+        let _ = self.deregister();
+    }
+}
+
+impl<S: Source + fmt::Debug> fmt::Debug for Registration<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("source", &self.source)
+            .field("token", &self.token)
+            .finish()
+    }
+}

@@ -1,0 +1,37 @@
+//! The weft runtime: green threads (stackful corosensei coroutines) run
+//! round-robin on one OS thread, parked on mio readiness, timers and each
+//! other. Most users depend on the `weft` facade crate, which re-exports
+//! everything here.
+//!
+//! See the `weft` crate documentation for the quick start, the scheduling
+//! rules and the caveats.
+
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod context;
+mod handle;
+mod io;
+mod local;
+pub mod park;
+mod runtime;
+mod scheduler;
+mod stack;
+pub mod task;
+mod time;
+
+pub use handle::{Handle, RemoteJoinHandle};
+pub use io::Registration;
+pub use local::LocalKey;
+pub use runtime::{BlockedTask, Builder, DeadlockReport, RunError, Runtime};
+pub use stack::{
+    page_size, validate_stack_size, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE,
+};
+pub use task::{current, spawn, yield_now, JoinError, JoinHandle, Task, TaskId};
+pub use time::{sleep, sleep_until};
+
+/// True when called from inside a green thread of a running weft runtime.
+pub fn in_green_thread() -> bool {
+    context::in_green_thread()
+}

@@ -1,0 +1,318 @@
+//! `Runtime` and its `Builder`: where green threads run.
+
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+
+use crate::context;
+use crate::handle::Handle;
+use crate::park::Reason;
+use crate::scheduler::Core;
+use crate::stack::{self, DEFAULT_STACK_SIZE};
+use crate::task::{self, JoinHandle, TaskId};
+
+/// Settings fixed when the runtime is built.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Stack size (validated, page-rounded) for tasks that do not choose one.
+    pub(crate) stack_size: usize,
+    /// I/O operations a task may complete in one resume before it is made to yield.
+    pub(crate) fairness: u32,
+    /// Capacity of the `mio::Events` buffer filled by each poll.
+    pub(crate) event_capacity: usize,
+    /// OS threads in the `spawn_blocking` worker pool, at most.
+    pub(crate) max_blocking_threads: usize,
+}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = weft::Builder::new().stack_size(64 * 1024).fairness_interval(32).build().unwrap();
+/// assert_eq!(rt.block_on(|| 1 + 1).unwrap(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    stack_size: usize,
+    fairness: u32,
+    event_capacity: usize,
+    max_blocking_threads: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            stack_size: DEFAULT_STACK_SIZE,
+            fairness: 64,
+            event_capacity: 1024,
+            max_blocking_threads: 64,
+        }
+    }
+}
+
+impl Builder {
+    /// The defaults: 256 KiB stacks, a fairness interval of 64, 1024 events per poll.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Default stack size for tasks, in bytes (rounded up to whole pages).
+    /// Only touched pages cost memory; the rest is reserved address space.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// How many I/O operations a task may complete without parking before
+    /// it is made to yield to the others (at least 1).
+    pub fn fairness_interval(mut self, ops: u32) -> Self {
+        self.fairness = ops.max(1);
+        self
+    }
+
+    /// How many readiness events one poll of the OS can return (at least 16).
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.event_capacity = events.max(16);
+        self
+    }
+
+    /// The most OS threads the `spawn_blocking` pool starts (at least 1).
+    pub fn max_blocking_threads(mut self, threads: usize) -> Self {
+        self.max_blocking_threads = threads.max(1);
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a stack size out of bounds; any error creating the
+    /// OS poller.
+    pub fn build(self) -> io::Result<Runtime> {
+        let config = Config {
+            stack_size: stack::validate_stack_size(self.stack_size)?,
+            fairness: self.fairness,
+            event_capacity: self.event_capacity,
+            max_blocking_threads: self.max_blocking_threads,
+        };
+        Ok(Runtime {
+            core: Rc::new(Core::new(config)?),
+        })
+    }
+}
+
+/// A single-threaded green-thread runtime.
+///
+/// Spawn tasks with [`Runtime::spawn`] (or from inside tasks with
+/// [`spawn`](crate::spawn)), then drive them with [`Runtime::run`] or
+/// [`Runtime::block_on`] on this OS thread. `!Send`: tasks never migrate.
+///
+/// # Examples
+///
+/// ```
+/// let rt = weft::Runtime::new().unwrap();
+/// let h = rt.spawn(|| "done");
+/// rt.run().unwrap();
+/// assert_eq!(h.join().unwrap(), "done");
+/// ```
+pub struct Runtime {
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    ///
+    /// # Errors
+    ///
+    /// Any error creating the OS poller.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Spawns a task to run when the runtime runs (the seed's `new_task`).
+    ///
+    /// # Panics
+    ///
+    /// Panics if no stack can be mapped; use [`Runtime::spawn_with`] for the error.
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        self.spawn_with(task::Builder::new(), f)
+            .unwrap_or_else(|e| panic!("Runtime::spawn: {e}"))
+    }
+
+    /// Spawns a task configured by a task [`Builder`](crate::task::Builder).
+    ///
+    /// # Errors
+    ///
+    /// As for [`task::Builder::spawn`](crate::task::Builder::spawn).
+    pub fn spawn_with<F, T>(&self, builder: task::Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        self.core.spawn(builder, f)
+    }
+
+    /// Runs tasks until no non-daemon task is left, then unwinds the daemons.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::Deadlock`] when tasks are still blocked but nothing can
+    /// ever wake them (rule G10); every task left is unwound before it returns.
+    /// [`RunError::Io`] if polling the OS fails.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a green thread (runtimes do not nest).
+    pub fn run(&self) -> Result<(), RunError> {
+        context::enter(&self.core, || self.core.run())
+    }
+
+    /// Runs `f` as the first task (named `main`), drives every task until no
+    /// non-daemon task is left, and returns `f`'s value.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Runtime::run`].
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics, the panic resumes here once the other tasks are done.
+    pub fn block_on<F, T>(&self, f: F) -> Result<T, RunError>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let main = self
+            .core
+            .spawn(task::Builder::new().name("main".into()), f)
+            .map_err(RunError::Io)?;
+        let run = self.run();
+        match main.join_finished() {
+            Some(Ok(v)) => run.map(|()| v),
+            Some(Err(task::JoinError::Panicked(p))) => std::panic::resume_unwind(p),
+            _ => Err(run.err().unwrap_or(RunError::MainCancelled)),
+        }
+    }
+
+    /// A `Send + Clone` handle other OS threads use to spawn tasks here.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.remote.clone())
+    }
+
+    /// Tasks alive in this runtime (for diagnostics).
+    pub fn task_count(&self) -> usize {
+        self.core.task_count()
+    }
+
+    /// Stacks currently mapped by the pool, in use or idle (for diagnostics:
+    /// it stops growing once the pool has warmed up).
+    pub fn stacks_mapped(&self) -> usize {
+        self.core.stacks_mapped()
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("tasks", &self.core.task_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Runtime::run`] or [`Runtime::block_on`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Tasks are blocked and nothing can wake them.
+    Deadlock(DeadlockReport),
+    /// The OS poller failed.
+    Io(io::Error),
+    /// `block_on`'s main task was cancelled.
+    MainCancelled,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Deadlock(r) => write!(f, "{r}"),
+            RunError::Io(e) => write!(f, "the runtime's poller failed: {e}"),
+            RunError::MainCancelled => f.write_str("the block_on task was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Io(e)
+    }
+}
+
+/// The tasks blocked when a deadlock was detected, and what each waited on.
+#[derive(Debug, Clone)]
+pub struct DeadlockReport {
+    blocked: Vec<BlockedTask>,
+}
+
+/// One blocked task in a [`DeadlockReport`].
+#[derive(Debug, Clone)]
+pub struct BlockedTask {
+    /// The task.
+    pub id: TaskId,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Whether it is a daemon.
+    pub daemon: bool,
+    /// What it waits on.
+    pub reason: Reason,
+}
+
+impl DeadlockReport {
+    pub(crate) fn new(blocked: Vec<BlockedTask>) -> Self {
+        DeadlockReport { blocked }
+    }
+
+    /// Every parked task, in spawn-slot order.
+    pub fn blocked(&self) -> &[BlockedTask] {
+        &self.blocked
+    }
+}
+
+impl fmt::Display for DeadlockReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deadlock: {} task(s) blocked with nothing left to wake them",
+            self.blocked.len()
+        )?;
+        for t in &self.blocked {
+            write!(f, "\n  task {}", t.id)?;
+            if let Some(name) = &t.name {
+                write!(f, " '{name}'")?;
+            }
+            if t.daemon {
+                f.write_str(" (daemon)")?;
+            }
+            write!(f, " waits on {}", t.reason)?;
+        }
+        Ok(())
+    }
+}

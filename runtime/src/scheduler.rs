@@ -1,0 +1,498 @@
+//! The core: task records, the ready queue and the loop (rules G1–G11).
+//!
+//! Every `RefCell` here is borrowed only between context switches, never
+//! across one: `run_task` takes the coroutine out of its record, releases all
+//! borrows, resumes it, and puts it back afterwards.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::panic;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, CoroutineResult};
+use slab::Slab;
+
+use crate::handle::Remote;
+use crate::io::Reactor;
+use crate::local::Locals;
+use crate::park::{Reason, Unparker, Wake};
+use crate::runtime::{BlockedTask, Config, DeadlockReport, RunError};
+use crate::stack::{Stack, StackPool};
+use crate::task::{self, Builder, CancelUnwind, JoinHandle, JoinSlot, TaskId};
+use crate::time::{TimerHeap, TimerKey};
+
+type Coro = Coroutine<(), (), (), Stack>;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// In the ready queue.
+    Ready,
+    /// Resumed right now.
+    Running,
+    /// Suspended until an `Unparker` for its current `seq` (or its timer) fires.
+    Parked(Reason),
+}
+
+/// One green thread's record in the slab.
+struct TaskEntry {
+    /// The spawn number; together with the slab index it is the `TaskId`.
+    serial: u32,
+    /// Park sequence: `Unparker`s minted for an earlier park are stale.
+    seq: u32,
+    state: State,
+    /// How the last park ended, read by the task when it resumes.
+    wake: Wake,
+    /// The deadline timer of the current park, removed when the park ends.
+    timer: Option<TimerKey>,
+    /// Set by `JoinHandle::cancel` and at shutdown: unwind at every suspension point.
+    cancelled: bool,
+    /// Daemons do not keep `run` going.
+    daemon: bool,
+    /// The coroutine; `None` only while it is being resumed.
+    coroutine: Option<Coro>,
+    /// The size class its stack goes back to in the pool.
+    stack_size: usize,
+    name: Option<Rc<str>>,
+    /// Entered on every resume, so the task's events carry its id and name.
+    span: tracing::Span,
+    /// Task-local values (see `local.rs`).
+    locals: Locals,
+}
+
+/// Knobs fixed when the runtime is built.
+pub(crate) struct Core {
+    pub(crate) config: Config,
+    tasks: RefCell<Slab<TaskEntry>>,
+    /// The ready FIFO (G2–G4).
+    ready: RefCell<VecDeque<TaskId>>,
+    /// The task being resumed, if any.
+    current: Cell<Option<TaskId>>,
+    timers: RefCell<TimerHeap>,
+    stacks: RefCell<StackPool>,
+    pub(crate) reactor: Rc<Reactor>,
+    /// Cross-thread spawns; `Handle`s hold the other references.
+    pub(crate) remote: Arc<Remote>,
+    /// Spawn counter, the source of `TaskId` serials.
+    serial: Cell<u32>,
+    /// Non-daemon tasks alive: `run` returns when it reaches zero.
+    live: Cell<usize>,
+    /// Tasks parked on a wait that the outside world can end (I/O, bridge).
+    external: Cell<usize>,
+    /// I/O operations the running task may still complete before it is made
+    /// to yield (the fairness budget, reset on every resume).
+    budget: Cell<u32>,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> io::Result<Core> {
+        let reactor = Rc::new(Reactor::new(config.event_capacity)?);
+        let remote = Arc::new(Remote::new(&reactor)?);
+        Ok(Core {
+            config,
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            current: Cell::new(None),
+            timers: RefCell::new(TimerHeap::default()),
+            stacks: RefCell::new(StackPool::new()),
+            reactor,
+            remote,
+            serial: Cell::new(0),
+            live: Cell::new(0),
+            external: Cell::new(0),
+            budget: Cell::new(0),
+        })
+    }
+
+    // ---- spawning -------------------------------------------------------
+
+    pub(crate) fn spawn<F, T>(&self, builder: Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let stack_size = match builder.stack_size {
+            Some(size) => crate::stack::validate_stack_size(size)?,
+            None => self.config.stack_size,
+        };
+        let stack = self.stacks.borrow_mut().take(stack_size)?;
+        let slot = Rc::new(JoinSlot::new());
+        let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
+        let name: Option<Rc<str>> = builder.name.map(Rc::from);
+        let serial = self.serial.get().wrapping_add(1);
+        self.serial.set(serial);
+        let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
+        let entry = TaskEntry {
+            serial,
+            seq: 0,
+            state: State::Ready,
+            wake: Wake::Unparked,
+            timer: None,
+            cancelled: false,
+            daemon: builder.daemon,
+            coroutine: Some(coroutine),
+            stack_size,
+            name: name.clone(),
+            span,
+            locals: Vec::new(),
+        };
+        let index = self.tasks.borrow_mut().insert(entry);
+        let id = TaskId::from_parts(index as u32, serial);
+        self.ready.borrow_mut().push_back(id);
+        if !builder.daemon {
+            self.live.set(self.live.get() + 1);
+        }
+        tracing::debug!(
+            task = serial,
+            name = name.as_deref(),
+            daemon = builder.daemon,
+            "spawn"
+        );
+        Ok(JoinHandle::new(id, name, slot))
+    }
+
+    // ---- the running task -------------------------------------------------
+
+    #[inline]
+    fn current_id(&self) -> TaskId {
+        match self.current.get() {
+            Some(id) => id,
+            None => crate::context::outside_runtime("a green-thread API"),
+        }
+    }
+
+    #[inline]
+    fn with_entry<R>(&self, id: TaskId, f: impl FnOnce(&mut TaskEntry) -> R) -> Option<R> {
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(id.index()) {
+            Some(t) if t.serial == id.serial() => Some(f(t)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn with_current<R>(&self, f: impl FnOnce(&mut TaskEntry) -> R) -> R {
+        let id = self.current_id();
+        self.with_entry(id, f)
+            .expect("the running task has a record")
+    }
+
+    pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {
+        let id = self.current_id();
+        (id, self.with_current(|t| t.name.clone()))
+    }
+
+    pub(crate) fn current_cancelled(&self) -> bool {
+        self.with_current(|t| t.cancelled)
+    }
+
+    pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
+        self.with_current(|t| f(&mut t.locals))
+    }
+
+    #[inline]
+    pub(crate) fn current_unparker(&self) -> Unparker {
+        let id = self.current_id();
+        let seq = self.with_current(|t| t.seq);
+        Unparker::new(id, seq)
+    }
+
+    pub(crate) fn before_yield(&self) {
+        let id = self.current_id();
+        self.with_current(|t| t.state = State::Ready);
+        self.ready.borrow_mut().push_back(id);
+    }
+
+    pub(crate) fn after_yield(&self) {
+        self.unwind_if_cancelled();
+    }
+
+    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
+        self.unwind_if_cancelled();
+        let unparker = self.current_unparker();
+        let timer = deadline.map(|d| self.timers.borrow_mut().insert(d, unparker));
+        self.with_current(|t| {
+            t.state = State::Parked(reason);
+            t.timer = timer;
+        });
+        if reason.is_external() {
+            self.external.set(self.external.get() + 1);
+        }
+        tracing::trace!(%reason, "park");
+    }
+
+    pub(crate) fn after_park(&self) -> Wake {
+        let (wake, timer) = self.with_current(|t| {
+            t.seq = t.seq.wrapping_add(1);
+            (t.wake, t.timer.take())
+        });
+        if let Some(key) = timer {
+            self.timers.borrow_mut().remove(key);
+        }
+        self.unwind_if_cancelled();
+        wake
+    }
+
+    fn unwind_if_cancelled(&self) {
+        if self.with_current(|t| t.cancelled) && !std::thread::panicking() {
+            tracing::debug!("unwinding cancelled task");
+            panic::resume_unwind(Box::new(CancelUnwind));
+        }
+    }
+
+    /// Spends one unit of the running task's fairness budget; yields when it
+    /// runs out, so a task whose I/O always succeeds cannot starve the others.
+    #[inline]
+    pub(crate) fn consume_budget(&self) -> bool {
+        let left = self.budget.get();
+        if left > 1 {
+            self.budget.set(left - 1);
+            false
+        } else {
+            true
+        }
+    }
+
+    pub(crate) fn report_panic(&self, payload: &(dyn Any + Send)) {
+        let msg = task::payload_str(payload).unwrap_or("<non-string panic payload>");
+        tracing::error!(panic = msg, "task panicked");
+    }
+
+    // ---- waking -------------------------------------------------------------
+
+    /// Ends the park `u` was minted for, if it is still going on.
+    #[inline]
+    pub(crate) fn unpark(&self, u: Unparker, wake: Wake) -> bool {
+        let id = u.task();
+        let woke = self.with_entry(id, |t| match t.state {
+            State::Parked(reason) if t.seq == u.seq() => {
+                t.state = State::Ready;
+                t.wake = wake;
+                if wake == Wake::TimedOut {
+                    t.timer = None;
+                }
+                Some(reason)
+            }
+            _ => None,
+        });
+        match woke.flatten() {
+            Some(reason) => {
+                if reason.is_external() {
+                    self.external.set(self.external.get() - 1);
+                }
+                self.ready.borrow_mut().push_back(id);
+                tracing::trace!(task = id.serial(), ?wake, "wake");
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn is_parked(&self, u: Unparker) -> bool {
+        self.with_entry(u.task(), |t| {
+            matches!(t.state, State::Parked(_)) && t.seq == u.seq()
+        })
+        .unwrap_or(false)
+    }
+
+    pub(crate) fn cancel(&self, id: TaskId) {
+        let parked = self.with_entry(id, |t| {
+            t.cancelled = true;
+            match t.state {
+                State::Parked(_) => Some(Unparker::new(id, t.seq)),
+                _ => None,
+            }
+        });
+        tracing::debug!(task = id.serial(), "cancel");
+        if let Some(u) = parked.flatten() {
+            self.unpark(u, Wake::Unparked);
+        }
+    }
+
+    // ---- the loop -------------------------------------------------------------
+
+    /// Resumes one ready task until its next suspension point.
+    #[inline]
+    fn run_task(&self, id: TaskId) {
+        let Some((mut co, span)) = self.with_entry(id, |t| {
+            t.state = State::Running;
+            (
+                t.coroutine.take().expect("a ready task has its coroutine"),
+                t.span.clone(),
+            )
+        }) else {
+            return;
+        };
+        self.current.set(Some(id));
+        self.budget.set(self.config.fairness);
+        let result = {
+            let _entered = span.enter();
+            co.resume(())
+        };
+        self.current.set(None);
+        match result {
+            CoroutineResult::Yield(()) => {
+                self.with_entry(id, |t| t.coroutine = Some(co));
+            }
+            CoroutineResult::Return(()) => self.finish(id, co),
+        }
+    }
+
+    fn finish(&self, id: TaskId, co: Coro) {
+        let entry = self.tasks.borrow_mut().remove(id.index());
+        self.stacks
+            .borrow_mut()
+            .put(entry.stack_size, co.into_stack());
+        if !entry.daemon {
+            self.live.set(self.live.get() - 1);
+        }
+        tracing::debug!(task = entry.serial, name = entry.name.as_deref(), "exit");
+    }
+
+    /// Runs until no non-daemon task is left, then unwinds the daemons.
+    pub(crate) fn run(&self) -> Result<(), RunError> {
+        let result = self.run_loop();
+        self.shutdown();
+        result
+    }
+
+    fn run_loop(&self) -> Result<(), RunError> {
+        loop {
+            let batch = self.ready.borrow().len();
+            for _ in 0..batch {
+                let Some(id) = self.ready.borrow_mut().pop_front() else {
+                    break;
+                };
+                self.run_task(id);
+            }
+            if self.live.get() == 0 {
+                return Ok(());
+            }
+            self.turn()?;
+        }
+    }
+
+    /// One turn of the event side: poll I/O (without blocking when tasks are
+    /// ready), take remote spawns, fire due timers.
+    fn turn(&self) -> Result<(), RunError> {
+        let has_ready = !self.ready.borrow().is_empty();
+        let remote_live = self.remote.has_handles();
+        let timeout = if has_ready {
+            if self.reactor.registrations() == 0 && !remote_live {
+                None // nothing to poll: skip the syscall
+            } else {
+                Some(Some(Duration::ZERO))
+            }
+        } else if let Some(deadline) = self.timers.borrow().next_deadline() {
+            Some(Some(deadline.saturating_duration_since(Instant::now())))
+        } else if self.external.get() > 0 || remote_live {
+            Some(None)
+        } else {
+            return Err(RunError::Deadlock(self.deadlock_report()));
+        };
+        if let Some(timeout) = timeout {
+            let remote_woken = self.reactor.poll(timeout, |u, wake| {
+                self.unpark(u, wake);
+            })?;
+            if remote_woken {
+                for f in self.remote.drain() {
+                    if let Err(e) = self.spawn(Builder::new(), f) {
+                        tracing::error!(error = %e, "could not spawn a task sent from another thread");
+                    }
+                }
+            }
+        }
+        if !self.timers.borrow().is_empty() {
+            let now = Instant::now();
+            loop {
+                let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
+                    break;
+                };
+                self.unpark(u, Wake::TimedOut);
+            }
+        }
+        Ok(())
+    }
+
+    fn deadlock_report(&self) -> DeadlockReport {
+        let tasks = self.tasks.borrow();
+        let blocked = tasks
+            .iter()
+            .filter_map(|(index, t)| match t.state {
+                State::Parked(reason) => Some(BlockedTask {
+                    id: TaskId::from_parts(index as u32, t.serial),
+                    name: t.name.as_deref().map(str::to_owned),
+                    daemon: t.daemon,
+                    reason,
+                }),
+                _ => None,
+            })
+            .collect();
+        let report = DeadlockReport::new(blocked);
+        tracing::error!(%report, "deadlock");
+        report
+    }
+
+    /// Unwinds every task still alive (daemons at the end of `run`, everything
+    /// after a deadlock or when the runtime is dropped), so their `Drop`s run.
+    pub(crate) fn shutdown(&self) {
+        // A task that swallows its cancellation and keeps parking is given a
+        // few more turns, then dropped (corosensei force-unwinds it).
+        for _ in 0..8 {
+            let ids: Vec<TaskId> = self
+                .tasks
+                .borrow()
+                .iter()
+                .map(|(index, t)| TaskId::from_parts(index as u32, t.serial))
+                .collect();
+            if ids.is_empty() {
+                return;
+            }
+            for &id in &ids {
+                self.cancel(id);
+            }
+            loop {
+                let Some(id) = self.ready.borrow_mut().pop_front() else {
+                    break;
+                };
+                self.run_task(id);
+            }
+        }
+        let leftover: Vec<TaskEntry> = self.tasks.borrow_mut().drain().collect();
+        for entry in leftover {
+            tracing::warn!(
+                task = entry.serial,
+                "task ignored cancellation; dropping its stack"
+            );
+            drop(entry);
+        }
+        self.ready.borrow_mut().clear();
+        self.live.set(0);
+        self.external.set(0);
+    }
+
+    // ---- stats ----------------------------------------------------------------
+
+    pub(crate) fn stacks_mapped(&self) -> usize {
+        self.stacks.borrow().mapped()
+    }
+
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.remote.close();
+        // Tasks left behind (a runtime dropped without running) still unwind,
+        // unless another runtime is running on this thread right now.
+        if !self.tasks.get_mut().is_empty() && crate::context::try_with_core(|_| ()).is_none() {
+            crate::context::enter(self, || self.shutdown());
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The stack pool: guard-paged coroutine stacks, validated, and reused.
+//!
+//! A fresh stack costs an `mmap` plus an `mprotect` (about 6 µs and two kernel
+//! memory maps); a pooled one costs a `Vec::pop`. Finished tasks give their
+//! stack back here and the next spawn of the same size takes it.
+
+use std::io;
+
+use corosensei::stack::DefaultStack;
+
+/// The smallest stack a task may ask for (the seeds' "at least 32,768 bytes").
+pub const MIN_STACK_SIZE: usize = 32 * 1024;
+
+/// The stack size tasks get unless the runtime or task builder says otherwise.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// The largest stack a task may ask for; beyond this a mistake is likelier
+/// than a need.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// How many idle stacks of each size the pool keeps before unmapping extras.
+const DEFAULT_POOL_LIMIT: usize = 4096;
+
+/// Returns the system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 {
+        n as usize
+    } else {
+        4096
+    }
+}
+
+/// Checks a requested stack size and rounds it up to whole pages.
+///
+/// # Errors
+///
+/// `InvalidInput` when `size` is below [`MIN_STACK_SIZE`] or above
+/// [`MAX_STACK_SIZE`], with a message saying which bound was crossed.
+pub fn validate_stack_size(size: usize) -> io::Result<usize> {
+    if size < MIN_STACK_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("stack size {size} bytes is too small: a green thread needs at least {MIN_STACK_SIZE} bytes"),
+        ));
+    }
+    if size > MAX_STACK_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("stack size {size} bytes is too large: the limit is {MAX_STACK_SIZE} bytes"),
+        ));
+    }
+    let page = page_size();
+    Ok(size.div_ceil(page) * page)
+}
+
+/// Idle stacks, one free list per size (tasks almost always use one size).
+pub(crate) struct StackPool {
+    /// `(size, idle stacks of that size)`; a short list scanned linearly.
+    free: Vec<(usize, Vec<Stack>)>,
+    /// Idle stacks kept per size; stacks returned past it are unmapped.
+    limit: usize,
+    /// Stacks ever mapped and not yet unmapped (for tests and stats).
+    mapped: usize,
+}
+
+/// A pooled stack: corosensei's mmap stack with its guard page.
+pub(crate) type Stack = DefaultStack;
+
+impl StackPool {
+    pub(crate) fn new() -> Self {
+        StackPool {
+            free: Vec::new(),
+            limit: DEFAULT_POOL_LIMIT,
+            mapped: 0,
+        }
+    }
+
+    /// Takes an idle stack of `size` bytes (already validated), or maps one.
+    #[inline]
+    pub(crate) fn take(&mut self, size: usize) -> io::Result<Stack> {
+        if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
+            if let Some(stack) = list.pop() {
+                return Ok(stack);
+            }
+        }
+        self.map(size)
+    }
+
+    #[cold]
+    fn map(&mut self, size: usize) -> io::Result<Stack> {
+        match DefaultStack::new(size) {
+            Ok(stack) => {
+                self.mapped += 1;
+                Ok(stack)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!(
+                    "could not map a {size}-byte green-thread stack ({e}) with {} stacks mapped: \
+                     the kernel's memory-map limit is probably reached (each stack takes two maps; \
+                     see `sysctl vm.max_map_count`, default 65530). Raise it with \
+                     `sysctl -w vm.max_map_count=262144`, use fewer tasks, or check memory limits",
+                    self.mapped
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Returns a stack that finished its task.
+    #[inline]
+    pub(crate) fn put(&mut self, size: usize, stack: Stack) {
+        let limit = self.limit;
+        match self.free.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, list)) if list.len() < limit => list.push(stack),
+            Some(_) => self.mapped -= 1,
+            None => self.free.push((size, vec![stack])),
+        }
+    }
+
+    /// Stacks currently mapped, in use or idle.
+    pub(crate) fn mapped(&self) -> usize {
+        self.mapped
+    }
+
+    /// Stacks idle in the pool.
+    #[cfg(test)]
+    pub(crate) fn idle(&self) -> usize {
+        self.free.iter().map(|(_, l)| l.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_validated_and_rounded() {
+        assert!(validate_stack_size(4096).is_err());
+        assert!(validate_stack_size(usize::MAX).is_err());
+        let page = page_size();
+        assert_eq!(
+            validate_stack_size(MIN_STACK_SIZE + 1).unwrap(),
+            MIN_STACK_SIZE + page
+        );
+        assert_eq!(
+            validate_stack_size(DEFAULT_STACK_SIZE).unwrap(),
+            DEFAULT_STACK_SIZE
+        );
+    }
+
+    #[test]
+    fn stacks_are_reused() {
+        let mut pool = StackPool::new();
+        let a = pool.take(MIN_STACK_SIZE).unwrap();
+        pool.put(MIN_STACK_SIZE, a);
+        let b = pool.take(MIN_STACK_SIZE).unwrap();
+        assert_eq!(pool.mapped(), 1);
+        pool.put(MIN_STACK_SIZE, b);
+        assert_eq!(pool.idle(), 1);
+    }
+}

@@ -1,0 +1,443 @@
+//! Green threads: spawning, identity, joining and cancelling.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::context::{self, TaskYielder};
+use crate::park::{self, Reason, Unparker, Wake};
+use crate::scheduler::Core;
+
+/// Identifies a green thread within its runtime.
+///
+/// Displayed as the task's spawn number (1 for the first task a runtime
+/// spawns). Ids are not reused while the runtime lives.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    /// Slot in the runtime's task slab.
+    index: u32,
+    /// Spawn number: tells a task from a later one in the same slot.
+    serial: u32,
+}
+
+impl TaskId {
+    pub(crate) fn from_parts(index: u32, serial: u32) -> Self {
+        TaskId { index, serial }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self.index as usize
+    }
+
+    pub(crate) fn serial(self) -> u32 {
+        self.serial
+    }
+
+    /// The task's spawn number within its runtime, starting at 1.
+    pub fn as_u32(self) -> u32 {
+        self.serial
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.serial)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.serial)
+    }
+}
+
+/// A handle to the running green thread, from [`current`].
+#[derive(Clone, Debug)]
+pub struct Task {
+    id: TaskId,
+    name: Option<Rc<str>>,
+}
+
+impl Task {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name, if it was given one with [`Builder::name`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// Returns a handle to the calling green thread.
+///
+/// # Panics
+///
+/// Panics when called outside a green thread.
+///
+/// # Examples
+///
+/// ```
+/// weft::Runtime::new().unwrap().block_on(|| {
+///     let h = weft::task::Builder::new().name("worker".into()).spawn(|| {
+///         weft::current().name().map(str::to_owned)
+///     }).unwrap();
+///     assert_eq!(h.join().unwrap().as_deref(), Some("worker"));
+/// }).unwrap();
+/// ```
+pub fn current() -> Task {
+    context::with_core("current", |core| {
+        let (id, name) = core.current_task();
+        Task { id, name }
+    })
+}
+
+/// Moves the calling green thread to the tail of the ready queue and runs the
+/// others first (rule G3).
+///
+/// With nothing else ready it returns at once (after a zero-timeout poll of
+/// I/O and timers). If the task was cancelled, this is where it unwinds.
+///
+/// # Panics
+///
+/// Panics when called outside a green thread.
+#[inline]
+pub fn yield_now() {
+    context::with_core("yield_now", Core::before_yield);
+    context::suspend("yield_now");
+    context::with_core("yield_now", Core::after_yield);
+}
+
+/// Spawns a green thread running `f` and returns its [`JoinHandle`].
+///
+/// The new task goes to the tail of the ready queue; the caller keeps running
+/// (rule G2). It gets the runtime's default stack size and no name.
+///
+/// # Panics
+///
+/// Panics outside a runtime, or if no stack can be mapped (use
+/// [`Builder::spawn`] to get that as an error).
+///
+/// # Examples
+///
+/// ```
+/// weft::Runtime::new().unwrap().block_on(|| {
+///     let h = weft::spawn(|| 6 * 7);
+///     assert_eq!(h.join().unwrap(), 42);
+/// }).unwrap();
+/// ```
+#[inline]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    context::with_core("spawn", |core| core.spawn(Builder::new(), f))
+        .unwrap_or_else(|e| panic!("weft::spawn: {e}"))
+}
+
+/// Configures a green thread before spawning it, like `std::thread::Builder`.
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    pub(crate) name: Option<String>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) daemon: bool,
+}
+
+impl Builder {
+    /// A builder with the runtime's defaults: no name, default stack, not a daemon.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Names the task (shown by [`current`], traces and deadlock reports).
+    pub fn name(mut self, name: String) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets the task's stack size in bytes (rounded up to whole pages).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Marks the task as a daemon: `Runtime::run` does not wait for it, and
+    /// when the last non-daemon task ends it is unwound (its `Drop`s run).
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.daemon = daemon;
+        self
+    }
+
+    /// Spawns the task on the running runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a stack size out of bounds; `OutOfMemory` when no
+    /// stack can be mapped (the message names `vm.max_map_count` when that
+    /// limit is the likely cause).
+    ///
+    /// # Panics
+    ///
+    /// Panics when called outside a runtime.
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        context::with_core("task::Builder::spawn", |core| core.spawn(self, f))
+    }
+}
+
+/// Why a green thread produced no value.
+pub enum JoinError {
+    /// The task panicked; the payload is what it panicked with.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// The task was cancelled with [`JoinHandle::cancel`] (or unwound at
+    /// shutdown) before it finished.
+    Cancelled,
+    /// `join_timeout` gave up; the task is still running.
+    TimedOut,
+}
+
+impl JoinError {
+    /// True for [`JoinError::Panicked`].
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JoinError::Panicked(_))
+    }
+
+    /// True for [`JoinError::Cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JoinError::Cancelled)
+    }
+
+    /// True for [`JoinError::TimedOut`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, JoinError::TimedOut)
+    }
+
+    /// The panic message, when the payload is a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Panicked(p) => payload_str(p.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Takes the panic payload, to resume the panic with
+    /// `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if this is not [`JoinError::Panicked`].
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            JoinError::Panicked(p) => p,
+            other => panic!("JoinError::into_panic on {other:?}"),
+        }
+    }
+}
+
+pub(crate) fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(_) => match self.panic_message() {
+                Some(m) => write!(f, "Panicked({m:?})"),
+                None => f.write_str("Panicked(..)"),
+            },
+            JoinError::Cancelled => f.write_str("Cancelled"),
+            JoinError::TimedOut => f.write_str("TimedOut"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Panicked(_) => match self.panic_message() {
+                Some(m) => write!(f, "task panicked: {m}"),
+                None => f.write_str("task panicked"),
+            },
+            JoinError::Cancelled => f.write_str("task was cancelled"),
+            JoinError::TimedOut => f.write_str("timed out waiting for the task"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The panic payload a cancelled task unwinds with.
+pub(crate) struct CancelUnwind;
+
+/// Where a task leaves its result for its `JoinHandle`.
+pub(crate) struct JoinSlot<T> {
+    /// The outcome, once the task ended; taken by `join`.
+    result: RefCell<Option<Result<T, JoinError>>>,
+    /// Set when the task ended (stays set after `join` took the result).
+    done: Cell<bool>,
+    /// The green thread parked in `join`, if any.
+    waiter: Cell<Option<Unparker>>,
+}
+
+impl<T> JoinSlot<T> {
+    pub(crate) fn new() -> Self {
+        JoinSlot {
+            result: RefCell::new(None),
+            done: Cell::new(false),
+            waiter: Cell::new(None),
+        }
+    }
+
+    fn complete(&self, result: Result<T, JoinError>) {
+        *self.result.borrow_mut() = Some(result);
+        self.done.set(true);
+        if let Some(w) = self.waiter.take() {
+            w.unpark();
+        }
+    }
+}
+
+/// The body every coroutine runs: installs the yielder, runs `f` under
+/// `catch_unwind`, drops the task's locals in green context, and publishes
+/// the outcome.
+pub(crate) fn body<F, T>(f: F, slot: Rc<JoinSlot<T>>) -> impl FnOnce(&TaskYielder, ()) + 'static
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    move |yielder, ()| {
+        context::set_yielder(yielder);
+        let cancelled = context::with_core("spawn", Core::current_cancelled);
+        let result = if cancelled {
+            drop(f);
+            Err(JoinError::Cancelled)
+        } else {
+            match panic::catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => Ok(v),
+                Err(p) if p.is::<CancelUnwind>() => Err(JoinError::Cancelled),
+                Err(p) => {
+                    context::with_core("spawn", |core| core.report_panic(p.as_ref()));
+                    Err(JoinError::Panicked(p))
+                }
+            }
+        };
+        // A panicking task-local destructor must not escape into the loop.
+        if let Err(p) = panic::catch_unwind(crate::local::drop_current_locals) {
+            context::with_core("task end", |core| core.report_panic(p.as_ref()));
+        }
+        slot.complete(result);
+        context::set_yielder(std::ptr::null());
+    }
+}
+
+/// An owned permission to join a green thread (and to cancel it).
+///
+/// Dropping it detaches the task, which runs on. `!Send`: join from the same
+/// runtime thread.
+pub struct JoinHandle<T> {
+    id: TaskId,
+    name: Option<Rc<str>>,
+    slot: Rc<JoinSlot<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(id: TaskId, name: Option<Rc<str>>, slot: Rc<JoinSlot<T>>) -> Self {
+        JoinHandle { id, name, slot }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// True once the task has ended (returned, panicked or was cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.slot.done.get()
+    }
+
+    /// Parks the caller until the task ends and returns its value.
+    ///
+    /// # Errors
+    ///
+    /// [`JoinError::Panicked`] with the payload if it panicked,
+    /// [`JoinError::Cancelled`] if it was cancelled.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called outside a green thread while the task has not yet
+    /// finished, or when a previous `join_timeout` already took the result.
+    pub fn join(self) -> Result<T, JoinError> {
+        self.wait(None)
+    }
+
+    /// Like [`join`](Self::join), but gives up after `timeout` with
+    /// [`JoinError::TimedOut`], leaving the task running and the handle usable.
+    ///
+    /// # Panics
+    ///
+    /// As for [`join`](Self::join).
+    pub fn join_timeout(&mut self, timeout: Duration) -> Result<T, JoinError> {
+        self.wait(Some(Instant::now() + timeout))
+    }
+
+    fn wait(&self, deadline: Option<Instant>) -> Result<T, JoinError> {
+        while !self.slot.done.get() {
+            self.slot.waiter.set(Some(Unparker::current()));
+            if park::park_deadline(Reason::Join(self.id), deadline) == Wake::TimedOut
+                && !self.slot.done.get()
+            {
+                self.slot.waiter.set(None);
+                return Err(JoinError::TimedOut);
+            }
+        }
+        self.slot
+            .result
+            .borrow_mut()
+            .take()
+            .expect("the task's result was already taken by an earlier join")
+    }
+
+    /// The outcome if the task has ended, without parking.
+    pub(crate) fn join_finished(self) -> Option<Result<T, JoinError>> {
+        self.slot.result.borrow_mut().take()
+    }
+
+    /// Cancels the task: it unwinds at its current suspension point, or at
+    /// its next one if it is running or ready, and its destructors run. A
+    /// task that has not started never runs. `join` then gives
+    /// [`JoinError::Cancelled`]. Cancelling a finished task does nothing.
+    ///
+    /// Cancellation is sticky: a task that catches the unwind is unwound
+    /// again at every later suspension point.
+    pub fn cancel(&self) {
+        if !self.is_finished() {
+            context::with_core("JoinHandle::cancel", |core| core.cancel(self.id));
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
