@@ -316,3 +316,21 @@ fn acquiring_a_lock_twice_in_one_task_is_a_reported_deadlock() {
     });
     assert_eq!(blocked(&report), [("main".to_owned(), "Lock".to_owned())]);
 }
+
+#[test]
+fn waiting_outside_a_green_thread_fails_loudly() {
+    let lock = Lock::new();
+    lock.acquire(); // free: no wait, fine anywhere
+    let err = catch_unwind(AssertUnwindSafe(|| lock.acquire())).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("`Lock` was called outside a green thread"),
+        "{msg}"
+    );
+    let err = catch_unwind(|| RLock::new().acquire()).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("`RLock` was called outside a green thread"),
+        "{msg}"
+    );
+}

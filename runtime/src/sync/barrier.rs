@@ -4,7 +4,6 @@ use std::cell::Cell;
 use std::fmt;
 
 use super::wait_list::WaitList;
-use crate::park::Reason;
 
 /// Makes a fixed number of green threads wait for each other, like
 /// `std::sync::Barrier` (and Python's `threading.Barrier` without timeouts).
@@ -92,8 +91,7 @@ impl Barrier {
                 self.arrived.set(self.arrived.get() - 1);
             }
         };
-        self.waiters
-            .wait(Reason::Primitive("Barrier"), None, None, on_unwind);
+        self.waiters.wait("Barrier", None, None, on_unwind);
         BarrierWaitResult { leader: false }
     }
 

@@ -16,7 +16,6 @@ use super::queue_error::{
     GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
 use super::wait_list::WaitList;
-use crate::park::Reason;
 
 /// The order a queue gives its items back in.
 pub(crate) trait Order<T> {
@@ -124,8 +123,9 @@ impl<T, O: Order<T>> Channel<T, O> {
             Err(TryPutError::Closed(item)) => return Err(PutTimeoutError::Closed(item)),
             Err(TryPutError::Full(item)) => item,
         };
-        let reason = Reason::Primitive(self.names.put);
-        let waited = self.putters.wait(reason, deadline, Some(item), |_, _| ());
+        let waited = self
+            .putters
+            .wait(self.names.put, deadline, Some(item), |_, _| ());
         match (waited.notified, waited.value) {
             // A get moved the item in.
             (true, None) => Ok(()),
@@ -160,8 +160,7 @@ impl<T, O: Order<T>> Channel<T, O> {
                 self.restore(item);
             }
         };
-        let reason = Reason::Primitive(self.names.get);
-        let waited = self.getters.wait(reason, deadline, None, on_unwind);
+        let waited = self.getters.wait(self.names.get, deadline, None, on_unwind);
         match (waited.notified, waited.value) {
             (true, Some(item)) => Ok(item),
             (true, None) => Err(GetTimeoutError::Closed),
@@ -207,8 +206,7 @@ impl<T, O: Order<T>> Channel<T, O> {
 
     pub(crate) fn join(&self) {
         while self.unfinished.get() > 0 {
-            let reason = Reason::Primitive(self.names.join);
-            self.joiners.wait(reason, None, None, |_, _| ());
+            self.joiners.wait(self.names.join, None, None, |_, _| ());
         }
     }
 

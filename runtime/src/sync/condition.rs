@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::wait_list::WaitList;
 use super::{deadline_after, Lock};
-use crate::park::Reason;
 
 mod sealed {
     /// Only this crate's locks can back a `Condition`.
@@ -255,9 +254,7 @@ impl<L: ConditionLock> Condition<L> {
                 self.waiters.notify(1);
             }
         };
-        let waited = self
-            .waiters
-            .wait(Reason::Primitive("Condition"), deadline, None, on_unwind);
+        let waited = self.waiters.wait("Condition", deadline, None, on_unwind);
         L::relock_after_wait(guard, saved, Token);
         waited.notified
     }

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::deadline_after;
 use super::wait_list::WaitList;
-use crate::park::Reason;
 
 /// A flag green threads can wait for, like Python's `threading.Event`.
 ///
@@ -99,7 +98,7 @@ impl Event {
             return true;
         }
         self.waiters
-            .wait(Reason::Primitive("Event"), deadline, None, |_, _| ())
+            .wait("Event", deadline, None, |_, _| ())
             .notified
     }
 }

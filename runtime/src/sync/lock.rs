@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
-use crate::park::Reason;
 
 /// Hands out lock ids in creation order (see [`acquire_ordered`](super::acquire_ordered)).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -150,7 +149,7 @@ impl Lock {
         self.id
     }
 
-    /// Takes the lock, parking with `Reason::Primitive(what)` until it is
+    /// Takes the lock, parking with `what` until it is
     /// handed over or `deadline` passes.
     pub(crate) fn acquire_until(&self, what: &'static str, deadline: Option<Instant>) -> bool {
         if self.try_acquire() {
@@ -162,9 +161,7 @@ impl Lock {
                 self.unlock();
             }
         };
-        self.waiters
-            .wait(Reason::Primitive(what), deadline, None, on_unwind)
-            .notified
+        self.waiters.wait(what, deadline, None, on_unwind).notified
     }
 
     /// Hands the (held) lock to the oldest live waiter, or frees it.

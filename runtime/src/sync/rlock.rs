@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
-use crate::park::{Reason, Unparker};
+use crate::context;
+use crate::park::Unparker;
 use crate::task::TaskId;
 
 /// A reentrant green lock, like Python's `threading.RLock`.
@@ -184,7 +185,7 @@ impl RLock {
             }
         };
         self.waiters
-            .wait(Reason::Primitive("RLock"), deadline, None, on_unwind)
+            .wait("RLock", deadline, None, on_unwind)
             .notified
     }
 
@@ -203,6 +204,9 @@ impl RLock {
 
 /// The calling task's id, cheaply.
 fn me() -> TaskId {
+    if !context::in_green_thread() {
+        context::outside_runtime("RLock");
+    }
     Unparker::current().task()
 }
 

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
-use crate::park::Reason;
 
 /// A green counting semaphore, like Python's `threading.Semaphore`.
 ///
@@ -151,7 +150,7 @@ impl Semaphore {
             }
         };
         self.waiters
-            .wait(Reason::Primitive(self.what), deadline, None, on_unwind)
+            .wait(self.what, deadline, None, on_unwind)
             .notified
     }
 }

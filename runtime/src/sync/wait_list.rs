@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::context;
 use crate::park::{self, Reason, Unparker};
 
 /// Marks the end of the linked list.
@@ -90,8 +91,8 @@ impl<T> WaitList<T> {
         self.inner.borrow().queued == 0
     }
 
-    /// Parks the calling green thread at the tail until a waker picks it or
-    /// `deadline` passes. `value` rides in the slot; what the slot holds at
+    /// Parks the calling green thread at the tail, as `Reason::Primitive(what)`,
+    /// until a waker picks it or `deadline` passes. `value` rides in the slot; what the slot holds at
     /// the end comes back in [`Waited::value`].
     ///
     /// If the park unwinds (cancellation), the slot is freed and `on_unwind`
@@ -99,18 +100,21 @@ impl<T> WaitList<T> {
     /// the primitive can pass on whatever was handed to it.
     pub(crate) fn wait(
         &self,
-        reason: Reason,
+        what: &'static str,
         deadline: Option<Instant>,
         value: Option<T>,
         on_unwind: impl FnOnce(bool, Option<T>),
     ) -> Waited<T> {
+        if !context::in_green_thread() {
+            context::outside_runtime(what);
+        }
         let key = self.push(Unparker::current(), value);
         let mut guard = Leave {
             list: self,
             key,
             on_unwind: Some(on_unwind),
         };
-        park::park_deadline(reason, deadline);
+        park::park_deadline(Reason::Primitive(what), deadline);
         guard.on_unwind = None;
         self.leave(key)
     }
