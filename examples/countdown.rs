@@ -5,16 +5,27 @@
 //! cargo run --example countdown -- sleep   # AS-05: countdown with sleep, is_finished before and after
 //! cargo run --example countdown -- terminate         # AS-06: CountdownTask.terminate() with a flag
 //! cargo run --example countdown -- terminate-cancel  # AS-06: the same with JoinHandle::cancel()
+//! cargo run --example countdown -- started  # AS-07: main waits on an Event until the countdown has started
+//! cargo run --example countdown -- timer    # AS-08: countdown and countup driven by a PeriodicTimer
 //! ```
 //!
 //! Each variant writes its lines through a closure, so the test below checks
 //! exactly what a user sees.
+//!
+//! The seed only promises that `countdown is running` follows `countdown
+//! starting` (AS-07). Green rules pin the rest: `Event::set` wakes the main
+//! task without switching to it (G4), so the countdown prints `T-minus 10`
+//! before its first sleep, and only then does main print. In AS-08 the timer
+//! wakes its waiters oldest first (G5): the countdown waited first, so each
+//! tick prints its line before the countup's; `run` returns after tick 10
+//! because only the daemon timer is left (G10).
 
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use weft::{sleep, spawn, yield_now, Runtime};
+use weft::sync::{Condition, Event, Mutex};
+use weft::{sleep, spawn, task, yield_now, Runtime};
 
 /// AS-01: the seed's `TaskScheduler` with three generator tasks.
 fn round_robin(out: impl Fn(String) + Clone + 'static) {
@@ -102,6 +113,92 @@ fn terminate(out: impl Fn(String) + Clone + 'static, interval: Duration, cancel:
         .expect("no deadlock");
 }
 
+/// AS-07: seed 003's "determining if a thread has started" with an `Event`.
+fn started(out: impl Fn(String) + Clone + 'static, interval: Duration) {
+    Runtime::new()
+        .expect("runtime")
+        .block_on(move || {
+            let started_evt = Rc::new(Event::new());
+            out("Launching countdown".to_owned());
+            let (o, evt) = (out.clone(), started_evt.clone());
+            spawn(move || {
+                o("countdown starting".to_owned());
+                evt.set();
+                for n in (1..=10).rev() {
+                    o(format!("T-minus {n}"));
+                    sleep(interval);
+                }
+            });
+            started_evt.wait();
+            out("countdown is running".to_owned());
+        })
+        .expect("no deadlock");
+}
+
+/// Seed 003's `PeriodicTimer`: a daemon task that flips a flag under a
+/// condition every interval and wakes everyone waiting for a tick.
+struct PeriodicTimer {
+    /// How long between ticks.
+    interval: Duration,
+    /// The flag (flipped on every tick) and the condition over its lock.
+    cv: Rc<Condition<Mutex<bool>>>,
+}
+
+impl PeriodicTimer {
+    fn new(interval: Duration) -> Self {
+        PeriodicTimer {
+            interval,
+            cv: Rc::new(Condition::with_lock(Rc::new(Mutex::new(false)))),
+        }
+    }
+
+    /// Starts the ticking task, as a daemon so it never keeps `run` alive.
+    fn start(&self) {
+        let (cv, interval) = (self.cv.clone(), self.interval);
+        task::Builder::new()
+            .name("PeriodicTimer".into())
+            .daemon(true)
+            .spawn(move || loop {
+                sleep(interval);
+                let mut flag = cv.lock();
+                *flag = !*flag;
+                cv.notify_all(&flag);
+            })
+            .expect("spawn the timer");
+    }
+
+    /// Parks until the next tick.
+    fn wait_for_tick(&self) {
+        let mut flag = self.cv.lock();
+        let last_flag = *flag;
+        self.cv.wait_for(&mut flag, |flag| **flag != last_flag);
+    }
+}
+
+/// AS-08: `countdown(10)` and `countup(5)` synchronised on one timer.
+fn timer(out: impl Fn(String) + Clone + 'static, interval: Duration) {
+    let rt = Runtime::new().expect("runtime");
+    let ptimer = Rc::new(PeriodicTimer::new(interval));
+    let (timer, o) = (ptimer.clone(), out.clone());
+    rt.spawn(move || {
+        timer.start();
+        let (t, o2) = (timer.clone(), o.clone());
+        spawn(move || {
+            for nticks in (1..=10).rev() {
+                t.wait_for_tick();
+                o2(format!("T-minus {nticks}"));
+            }
+        });
+        spawn(move || {
+            for n in 0..5 {
+                timer.wait_for_tick();
+                o(format!("Counting {n}"));
+            }
+        });
+    });
+    rt.run().expect("only the daemon timer is left after tick 10");
+}
+
 fn main() {
     let print = |line: String| println!("{line}");
     match std::env::args().nth(1).as_deref() {
@@ -109,9 +206,11 @@ fn main() {
         Some("sleep") => with_sleep(print, Duration::from_millis(20)),
         Some("terminate") => terminate(print, Duration::from_millis(50), false),
         Some("terminate-cancel") => terminate(print, Duration::from_millis(50), true),
+        Some("started") => started(print, Duration::from_millis(20)),
+        Some("timer") => timer(print, Duration::from_millis(20)),
         Some(other) => {
             eprintln!(
-                "unknown variant {other:?}; use one of: yield, sleep, terminate, terminate-cancel"
+                "unknown variant {other:?}; use one of: yield, sleep, terminate, terminate-cancel, started, timer"
             );
             std::process::exit(2);
         }
@@ -170,5 +269,27 @@ mod tests {
                 "terminated: cancelled"
             ]
         );
+    }
+
+    #[test]
+    fn as07_started_event_prints_the_13_lines() {
+        let lines = capture(|o| started(move |l| o(l), Duration::from_millis(2)));
+        let mut expected = vec![
+            "Launching countdown".to_owned(),
+            "countdown starting".to_owned(),
+            "T-minus 10".to_owned(),
+            "countdown is running".to_owned(),
+        ];
+        expected.extend((1..=9).rev().map(|n| format!("T-minus {n}")));
+        assert_eq!(lines, expected);
+        assert_eq!(lines.len(), 13);
+    }
+
+    #[test]
+    fn as08_periodic_timer_prints_the_15_lines() {
+        let lines = capture(|o| timer(move |l| o(l), Duration::from_millis(5)));
+        let expected = "T-minus 10|Counting 0|T-minus 9|Counting 1|T-minus 8|Counting 2|T-minus 7|Counting 3|T-minus 6|Counting 4|T-minus 5|T-minus 4|T-minus 3|T-minus 2|T-minus 1";
+        assert_eq!(lines.join("|"), expected);
+        assert_eq!(lines.len(), 15);
     }
 }
