@@ -196,7 +196,8 @@ fn timer(out: impl Fn(String) + Clone + 'static, interval: Duration) {
             }
         });
     });
-    rt.run().expect("only the daemon timer is left after tick 10");
+    rt.run()
+        .expect("only the daemon timer is left after tick 10");
 }
 
 fn main() {
