@@ -1,0 +1,141 @@
+//! Seed 000's `ExecutorCompletionService` (Listing 19-7): downloads run
+//! side by side and the consumer handles each result as soon as it is ready,
+//! in completion order, not submission order.
+//!
+//! ```text
+//! cargo run --example completion
+//! ```
+//!
+//! Each "download" is a green thread that sleeps for its site's simulated
+//! latency (units of 10 ms; no network) and puts its result on one shared
+//! `Queue`, the completion queue. The site name that is "very, very unlikely
+//! to exist" fails, and its error is a result like the others. The consumer
+//! takes exactly as many results as it submitted, then shuts the pool down
+//! by joining every task.
+//!
+//! All downloads start in the same pass of the scheduler and each is a
+//! single sleep; timers fire in deadline order (G8), so the completion order
+//! is the order of the latencies, the same on every run.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use weft::sync::Queue;
+use weft::{sleep, task, Runtime};
+
+type Out = Rc<dyn Fn(String)>;
+
+/// A site: its URL, the simulated latency in units, and what fetching it gives.
+struct Site {
+    url: &'static str,
+    latency: u32,
+    page: Result<usize, &'static str>,
+}
+
+/// The seed's `SITES`, with the unlikely one at a fixed name.
+const SITES: [Site; 5] = [
+    Site {
+        url: "http://www.python.org",
+        latency: 4,
+        page: Ok(45 * 1024),
+    },
+    Site {
+        url: "http://www.jython.org",
+        latency: 1,
+        page: Ok(17 * 1024),
+    },
+    Site {
+        url: "http://www.java.com",
+        latency: 5,
+        page: Ok(93 * 1024),
+    },
+    Site {
+        url: "http://9b4cc24e6ba1f2bd3f2fd1b3c4a8e0c1.com",
+        latency: 2,
+        page: Err("name or service not known"),
+    },
+    Site {
+        url: "http://www.apache.org",
+        latency: 3,
+        page: Ok(62 * 1024),
+    },
+];
+
+/// The seed's `Downloader.call()`: what one download reports.
+fn download(site: &Site, unit: Duration) -> String {
+    let thread_used = weft::current().name().unwrap_or("?").to_owned();
+    sleep(unit * site.latency); // the request in flight
+    match site.page {
+        Ok(len) => format!("[{thread_used}] {} downloaded {}K", site.url, len / 1024),
+        Err(e) => format!("[{thread_used}] {} download error {e}", site.url),
+    }
+}
+
+fn completion_service(out: Out, unit: Duration) {
+    Runtime::new()
+        .expect("runtime")
+        .block_on(move || {
+            let ecs = Rc::new(Queue::new(0));
+            let pool: Vec<_> = SITES
+                .iter()
+                .enumerate()
+                .map(|(i, site)| {
+                    let ecs = ecs.clone();
+                    task::Builder::new()
+                        .name(format!("pool-1-thread-{}", i + 1))
+                        .spawn(move || {
+                            let _ = ecs.put(download(site, unit));
+                        })
+                        .expect("submit")
+                })
+                .collect();
+            // work with results as soon as they become available
+            let mut submitted = SITES.len();
+            while submitted > 0 {
+                out(ecs.get().expect("open queue"));
+                submitted -= 1;
+            }
+            out("shutting pool down...".to_owned());
+            for task in pool {
+                task.join().expect("download task ends");
+            }
+            out("done".to_owned());
+        })
+        .expect("no deadlock");
+}
+
+fn main() {
+    completion_service(
+        Rc::new(|line| println!("{line}")),
+        Duration::from_millis(10),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn runs() {
+        let lines = Rc::new(RefCell::new(Vec::new()));
+        let sink = lines.clone();
+        completion_service(
+            Rc::new(move |l| sink.borrow_mut().push(l)),
+            Duration::from_millis(10),
+        );
+        let got = lines.borrow().clone();
+        assert_eq!(
+            got,
+            [
+                "[pool-1-thread-2] http://www.jython.org downloaded 17K",
+                "[pool-1-thread-4] http://9b4cc24e6ba1f2bd3f2fd1b3c4a8e0c1.com download error name or service not known",
+                "[pool-1-thread-5] http://www.apache.org downloaded 62K",
+                "[pool-1-thread-1] http://www.python.org downloaded 45K",
+                "[pool-1-thread-3] http://www.java.com downloaded 93K",
+                "shutting pool down...",
+                "done",
+            ]
+        );
+    }
+}
