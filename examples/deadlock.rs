@@ -35,6 +35,9 @@ use weft::{current, task, yield_now, RunError, Runtime};
 
 type Out = Rc<dyn Fn(String)>;
 
+/// A task's body, boxed so the variants can share one spawning helper.
+type Body = Box<dyn FnOnce()>;
+
 /// Rounds each task makes (the seed's `while True`, bounded).
 const ROUNDS: usize = 3;
 
@@ -53,7 +56,7 @@ fn name() -> String {
 }
 
 /// Runs `tasks` (name, body) on a fresh runtime and reports how it ended.
-fn run_tasks(out: &Out, tasks: Vec<(&str, Box<dyn FnOnce()>)>) {
+fn run_tasks(out: &Out, tasks: Vec<(&str, Body)>) {
     let rt = Runtime::new().expect("runtime");
     for (name, body) in tasks {
         rt.spawn_with(task::Builder::new().name(name.into()), body)
@@ -94,7 +97,7 @@ fn two_locks(out: Out, variant: Variant) {
                 }
                 drop((inner, held, both));
             }
-        }) as Box<dyn FnOnce()>
+        }) as Body
     };
     let t1 = acquire_locks(lock_one.clone(), lock_two.clone(), ("lock_one", "lock_two"));
     let t2 = acquire_locks(lock_two, lock_one, ("lock_two", "lock_one"));
@@ -122,7 +125,7 @@ fn nested(out: Out) {
                     }
                 }
             }
-        }) as Box<dyn FnOnce()>
+        }) as Body
     };
     let t1 = thread(x_lock.clone(), y_lock.clone());
     let t2 = thread(y_lock, x_lock);
