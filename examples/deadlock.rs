@@ -77,25 +77,25 @@ fn two_locks(out: Out, variant: Variant) {
     let acquire_locks = |first: Rc<Lock>, second: Rc<Lock>, names: (&'static str, &'static str)| {
         let (counter, out) = (counter.clone(), out.clone());
         Box::new(move || {
+            let bump = || {
+                counter.set(counter.get() + 1);
+                out(format!("{} {}", name(), counter.get()));
+            };
             for _ in 0..ROUNDS {
-                let both = if variant == Variant::Ordered {
-                    Some(acquire_ordered(&[&first, &second]).expect("in order"))
-                } else {
-                    None
-                };
-                let held = (variant != Variant::Ordered).then(|| first.lock());
+                if variant == Variant::Ordered {
+                    let _both = acquire_ordered(&[&first, &second]).expect("nothing held yet");
+                    bump();
+                    yield_now(); // suspended while holding both
+                    continue;
+                }
+                let _first = first.lock();
                 if variant == Variant::Cycle {
                     out(format!("{} took {}", name(), names.0));
                     yield_now(); // suspended while holding the first lock
                     out(format!("{} waits for {}", name(), names.1));
                 }
-                let inner = (variant != Variant::Ordered).then(|| second.lock());
-                counter.set(counter.get() + 1);
-                out(format!("{} {}", name(), counter.get()));
-                if variant == Variant::Ordered {
-                    yield_now(); // suspended while holding both
-                }
-                drop((inner, held, both));
+                let _second = second.lock();
+                bump();
             }
         }) as Body
     };
