@@ -12,10 +12,12 @@
 //! units; fanned out they take as long as the slowest, 3 units, as in the
 //! seed ("six seconds" against "three").
 //!
-//! The fan-out prints in completion order, which the seed calls variable;
-//! here each lookup is one sleep started in the same pass of the scheduler,
-//! and timers fire in deadline order, so it is always the order of the
-//! latencies: Fundamentals (1), Core (2), Django (3). That is the order of
+//! The fan-out prints in completion order, which the seed calls variable.
+//! Here simulated time runs on a grid: a reply arrives exactly its latency
+//! after its request (`sleep_until`), all three requests go out at the
+//! start, and timers fire in deadline order even when the OS wakes us late,
+//! so it is always the order of the latencies: Fundamentals (1), Core (2),
+//! Django (3). That is the order of
 //! the seed's threaded sample. As in the seed, the main task does not join
 //! the lookups: `run` waits for every non-daemon task, so the final `all
 //! DONE` line (the seed's `atexit` handler) is printed after `run` returns
@@ -24,7 +26,7 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use weft::{sleep, spawn, Runtime};
+use weft::{sleep_until, spawn, Runtime};
 
 type Out = Rc<dyn Fn(String)>;
 
@@ -58,21 +60,26 @@ const BOOKS: [Book; 3] = [
     },
 ];
 
-/// The seed's `getRanking(isbn)`, with a sleep instead of a page fetch.
-fn get_ranking(isbn: &str, unit: Duration) -> &'static str {
+/// The seed's `getRanking(isbn)`, with a sleep instead of a page fetch: the
+/// reply comes the book's latency after the request was `sent`. Returns the
+/// rank and when it arrived.
+fn get_ranking(isbn: &str, sent: Instant, unit: Duration) -> (&'static str, Instant) {
     let book = BOOKS.iter().find(|b| b.isbn == isbn).expect("known ISBN");
-    sleep(unit * book.latency); // the round trip to the server
-    book.rank
+    let reply = sent + unit * book.latency;
+    sleep_until(reply); // the round trip to the server
+    (book.rank, reply)
 }
 
-/// The seed's `_showRanking(isbn)`.
-fn show_ranking(out: &Out, isbn: &'static str, unit: Duration) {
+/// The seed's `_showRanking(isbn)`; returns when the reply arrived.
+fn show_ranking(out: &Out, isbn: &'static str, sent: Instant, unit: Duration) -> Instant {
     let title = BOOKS
         .iter()
         .find(|b| b.isbn == isbn)
         .expect("known ISBN")
         .title;
-    out(format!("- '{title}' ranked {}", get_ranking(isbn, unit)));
+    let (rank, reply) = get_ranking(isbn, sent, unit);
+    out(format!("- '{title}' ranked {rank}"));
+    reply
 }
 
 /// Runs the lookups; returns how long they took in all.
@@ -82,12 +89,13 @@ fn bookrank(out: Out, unit: Duration, threaded: bool) -> Duration {
     let o = out.clone();
     rt.spawn(move || {
         o("At start on Amazon...".to_owned());
+        let mut now = start;
         for book in &BOOKS {
             if threaded {
                 let o = o.clone();
-                spawn(move || show_ranking(&o, book.isbn, unit));
+                spawn(move || show_ranking(&o, book.isbn, start, unit));
             } else {
-                show_ranking(&o, book.isbn, unit);
+                now = show_ranking(&o, book.isbn, now, unit);
             }
         }
     });

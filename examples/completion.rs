@@ -13,15 +13,16 @@
 //! takes exactly as many results as it submitted, then shuts the pool down
 //! by joining every task.
 //!
-//! All downloads start in the same pass of the scheduler and each is a
-//! single sleep; timers fire in deadline order (G8), so the completion order
-//! is the order of the latencies, the same on every run.
+//! Every request goes out at the same instant and its reply arrives exactly
+//! its latency later (`sleep_until` on a shared start); timers fire in
+//! deadline order (G8) even when the OS wakes us late, so the completion
+//! order is the order of the latencies, the same on every run.
 
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use weft::sync::Queue;
-use weft::{sleep, task, Runtime};
+use weft::{sleep_until, task, Runtime};
 
 type Out = Rc<dyn Fn(String)>;
 
@@ -62,9 +63,9 @@ const SITES: [Site; 5] = [
 ];
 
 /// The seed's `Downloader.call()`: what one download reports.
-fn download(site: &Site, unit: Duration) -> String {
+fn download(site: &Site, start: Instant, unit: Duration) -> String {
     let thread_used = weft::current().name().unwrap_or("?").to_owned();
-    sleep(unit * site.latency); // the request in flight
+    sleep_until(start + unit * site.latency); // the request in flight
     match site.page {
         Ok(len) => format!("[{thread_used}] {} downloaded {}K", site.url, len / 1024),
         Err(e) => format!("[{thread_used}] {} download error {e}", site.url),
@@ -76,6 +77,7 @@ fn completion_service(out: Out, unit: Duration) {
         .expect("runtime")
         .block_on(move || {
             let ecs = Rc::new(Queue::new(0));
+            let start = Instant::now();
             let pool: Vec<_> = SITES
                 .iter()
                 .enumerate()
@@ -84,7 +86,7 @@ fn completion_service(out: Out, unit: Duration) {
                     task::Builder::new()
                         .name(format!("pool-1-thread-{}", i + 1))
                         .spawn(move || {
-                            let _ = ecs.put(download(site, unit));
+                            let _ = ecs.put(download(site, start, unit));
                         })
                         .expect("submit")
                 })
