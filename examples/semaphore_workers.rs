@@ -3,9 +3,9 @@
 //! go, oldest first.
 //!
 //! ```text
-//! cargo run --example worker_pool              # ten releases: Working 0 ... Working 9
-//! cargo run --example worker_pool -- two       # two releases: Working 0, Working 1, then the deadlock report
-//! cargo run --example worker_pool -- two-daemon  # the same with daemon workers: run() returns Ok
+//! cargo run --example semaphore_workers              # ten releases: Working 0 ... Working 9
+//! cargo run --example semaphore_workers -- two       # two releases: Working 0, Working 1, then the deadlock report
+//! cargo run --example semaphore_workers -- two-daemon  # the same with daemon workers: run() returns Ok
 //! ```
 //!
 //! Semaphore waiters are served in arrival order and a release hands the
