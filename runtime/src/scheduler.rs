@@ -369,7 +369,9 @@ impl Core {
                 };
                 self.run_task(id);
             }
-            if self.live.get() == 0 {
+            // Jobs other threads queued (before `run`, or while the last
+            // task was finishing) are tasks too: spawn them before giving up.
+            if self.live.get() == 0 && !self.spawn_remote() {
                 return Ok(());
             }
             self.turn()?;
@@ -399,11 +401,7 @@ impl Core {
                 self.unpark(u, wake);
             })?;
             if remote_woken {
-                for f in self.remote.drain() {
-                    if let Err(e) = self.spawn(Builder::new(), f) {
-                        tracing::error!(error = %e, "could not spawn a task sent from another thread");
-                    }
-                }
+                self.spawn_remote();
             }
         }
         if !self.timers.borrow().is_empty() {
@@ -416,6 +414,20 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// Spawns the jobs queued through `Handle`s; returns whether it spawned any.
+    fn spawn_remote(&self) -> bool {
+        let mut spawned = false;
+        for f in self.remote.drain() {
+            match self.spawn(Builder::new(), f) {
+                Ok(_) => spawned = true,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not spawn a task sent from another thread")
+                }
+            }
+        }
+        spawned
     }
 
     fn deadlock_report(&self) -> DeadlockReport {
