@@ -29,7 +29,10 @@ fn cancel_a_parked_task() {
         assert_eq!(d.count(), 0);
         t.cancel();
         l.push("cancel returned");
-        assert!(!t.is_finished(), "the unwind happens when the task runs next");
+        assert!(
+            !t.is_finished(),
+            "the unwind happens when the task runs next"
+        );
         let err = t.join().unwrap_err();
         assert!(err.is_cancelled());
         assert_eq!(d.count(), 1);
@@ -89,7 +92,11 @@ fn a_cancelled_task_that_never_started_never_runs() {
         assert!(t.join().unwrap_err().is_cancelled());
     });
     assert!(!ran.get());
-    assert_eq!(drops.count(), 1, "the closure and its captures were dropped");
+    assert_eq!(
+        drops.count(),
+        1,
+        "the closure and its captures were dropped"
+    );
 }
 
 #[test]

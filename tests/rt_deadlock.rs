@@ -120,10 +120,9 @@ fn a_blocked_daemon_alone_is_no_deadlock_but_is_named_with_others() {
 
     // A non-daemon blocked too: both show up, the daemon marked as such.
     let rt = Runtime::new().unwrap();
-    rt.spawn_with(
-        task::Builder::new().daemon(true).name("d".into()),
-        || park(Reason::Primitive("Event")),
-    )
+    rt.spawn_with(task::Builder::new().daemon(true).name("d".into()), || {
+        park(Reason::Primitive("Event"))
+    })
     .unwrap();
     rt.spawn(|| park(Reason::Primitive("Queue::get")));
     let report = deadlock(rt.run());

@@ -113,14 +113,19 @@ fn woken_tasks_go_to_the_tail_in_wake_order_and_the_waker_keeps_running() {
             }));
         }
         yield_now(); // p0, p1, p2 run and park
-        assert!(slots.iter().all(|s| s.get().is_some_and(Unparker::is_parked)));
+        assert!(slots
+            .iter()
+            .all(|s| s.get().is_some_and(Unparker::is_parked)));
 
         let l2 = l.clone();
         spawn(move || l2.push("bystander")); // already ready: runs before the woken
         for i in [2, 0, 1] {
             let u = slots[i].get().unwrap();
             assert!(u.unpark());
-            assert!(!u.unpark(), "a second unpark of the same park wakes nothing");
+            assert!(
+                !u.unpark(),
+                "a second unpark of the same park wakes nothing"
+            );
         }
         l.push("waker continues");
         yield_now();
@@ -196,9 +201,7 @@ fn equal_deadlines_fire_in_registration_order() {
     });
     assert_eq!(
         log.take(),
-        [
-            "b sleeps", "c sleeps", "a sleeps", "b woke", "c woke", "a woke"
-        ]
+        ["b sleeps", "c sleeps", "a sleeps", "b woke", "c woke", "a woke"]
     );
 }
 

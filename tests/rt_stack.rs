@@ -41,9 +41,15 @@ fn the_runtime_builder_validates_its_stack_size() {
     let err = Runtime::builder().stack_size(100).build().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("too small"), "{err}");
-    let err = Runtime::builder().stack_size(usize::MAX).build().unwrap_err();
+    let err = Runtime::builder()
+        .stack_size(usize::MAX)
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("too large"), "{err}");
-    let rt = Runtime::builder().stack_size(MIN_STACK_SIZE).build().unwrap();
+    let rt = Runtime::builder()
+        .stack_size(MIN_STACK_SIZE)
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(|| 2).unwrap(), 2);
 }
 
@@ -67,14 +73,21 @@ fn sizes_are_rounded_up_to_whole_pages() {
     )
     .unwrap();
     rt.run().unwrap();
-    assert_eq!(rt.stacks_mapped(), mapped, "the rounded size reused the stack");
+    assert_eq!(
+        rt.stacks_mapped(),
+        mapped,
+        "the rounded size reused the stack"
+    );
 }
 
 #[test]
 fn a_hundred_thousand_tasks_reuse_their_stacks() {
     const WAVES: usize = 100;
     const PER_WAVE: usize = 1_000;
-    let rt = Runtime::builder().stack_size(MIN_STACK_SIZE).build().unwrap();
+    let rt = Runtime::builder()
+        .stack_size(MIN_STACK_SIZE)
+        .build()
+        .unwrap();
     let mut finished = 0;
     let mut after_first_wave = 0;
     for wave in 0..WAVES {
@@ -97,7 +110,11 @@ fn a_hundred_thousand_tasks_reuse_their_stacks() {
     }
     assert_eq!(finished, WAVES * PER_WAVE);
     assert_eq!(after_first_wave, PER_WAVE, "a wave maps its stacks once");
-    assert_eq!(rt.stacks_mapped(), after_first_wave, "nothing mapped after wave 1");
+    assert_eq!(
+        rt.stacks_mapped(),
+        after_first_wave,
+        "nothing mapped after wave 1"
+    );
     assert_eq!(rt.task_count(), 0);
 }
 
@@ -110,5 +127,9 @@ fn tasks_spawned_from_tasks_reuse_stacks_too() {
         }
     })
     .unwrap();
-    assert_eq!(rt.stacks_mapped(), 2, "main's stack and one reused by every child");
+    assert_eq!(
+        rt.stacks_mapped(),
+        2,
+        "main's stack and one reused by every child"
+    );
 }
