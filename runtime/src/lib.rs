@@ -18,6 +18,7 @@ pub mod park;
 mod runtime;
 mod scheduler;
 mod stack;
+pub mod sync;
 pub mod task;
 mod time;
 

@@ -268,16 +268,22 @@ impl Core {
     #[inline]
     pub(crate) fn unpark(&self, u: Unparker, wake: Wake) -> bool {
         let id = u.task();
-        let woke = self.with_entry(id, |t| match t.state {
-            State::Parked(reason) if t.seq == u.seq() => {
-                t.state = State::Ready;
-                t.wake = wake;
-                if wake == Wake::TimedOut {
-                    t.timer = None;
-                }
-                Some(reason)
+        let woke = self.with_entry(id, |t| {
+            if wake == Wake::TimedOut && t.seq == u.seq() {
+                // The heap has already dropped this park's timer, even when
+                // an earlier unpark ended the park: forget its key, or
+                // `after_park` would remove it again (or someone else's
+                // timer that reused the key).
+                t.timer = None;
             }
-            _ => None,
+            match t.state {
+                State::Parked(reason) if t.seq == u.seq() => {
+                    t.state = State::Ready;
+                    t.wake = wake;
+                    Some(reason)
+                }
+                _ => None,
+            }
         });
         match woke.flatten() {
             Some(reason) => {

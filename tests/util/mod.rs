@@ -1,14 +1,12 @@
-//! Helpers shared by the `rt_*` integration tests.
-
-// Each test binary compiles this module and uses only part of it.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test file uses a different subset
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use weft::Runtime;
+use weft::{DeadlockReport, RunError, Runtime};
 
-/// An ordered record of what the tasks did, shared by all of them.
+/// Lines written by green threads, in the order they were written.
 #[derive(Clone, Default)]
 pub struct Log(Rc<RefCell<Vec<String>>>);
 
@@ -19,6 +17,10 @@ impl Log {
 
     pub fn push(&self, line: impl Into<String>) {
         self.0.borrow_mut().push(line.into());
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.borrow().clone()
     }
 
     /// Everything logged so far, leaving the log empty.
@@ -56,8 +58,31 @@ impl Drop for DropGuard {
 
 /// Runs `f` as the main task of a fresh runtime and returns its value.
 pub fn block_on<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
-    Runtime::new()
-        .expect("runtime")
-        .block_on(f)
-        .expect("no deadlock")
+    Runtime::new().unwrap().block_on(f).unwrap()
+}
+
+/// Runs `f` as the main task and expects the run to end in a deadlock.
+pub fn expect_deadlock(f: impl FnOnce() + 'static) -> DeadlockReport {
+    match Runtime::new().unwrap().block_on(f) {
+        Err(RunError::Deadlock(report)) => report,
+        Err(other) => panic!("expected a deadlock, got {other}"),
+        Ok(()) => panic!("expected a deadlock, the run ended normally"),
+    }
+}
+
+/// The tasks in a deadlock report as `(name, what it waits on)`.
+pub fn blocked(report: &DeadlockReport) -> Vec<(String, String)> {
+    report
+        .blocked()
+        .iter()
+        .map(|t| (t.name.clone().unwrap_or_default(), t.reason.to_string()))
+        .collect()
+}
+
+/// Spawns a named green thread.
+pub fn spawn_named<T: 'static>(name: &str, f: impl FnOnce() -> T + 'static) -> weft::JoinHandle<T> {
+    weft::task::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .unwrap()
 }
