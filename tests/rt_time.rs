@@ -76,3 +76,36 @@ fn sleepers_do_not_delay_each_other() {
     assert!(elapsed >= Duration::from_millis(50));
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
 }
+
+#[test]
+fn a_park_unparked_as_its_deadline_passes_ends_once() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use weft::park::{park_until, Reason, Unparker, Wake};
+
+    block_on(|| {
+        let slot = Rc::new(Cell::new(None::<Unparker>));
+        let s = slot.clone();
+        let t = spawn(move || {
+            s.set(Some(Unparker::current()));
+            let first = park_until(
+                Reason::Primitive("Test"),
+                Instant::now() + Duration::from_millis(10),
+            );
+            // The timer heap is still coherent: later timers work.
+            sleep(Duration::from_millis(5));
+            let second = park_until(
+                Reason::Primitive("Test"),
+                Instant::now() + Duration::from_millis(5),
+            );
+            (first, second)
+        });
+        weft::yield_now();
+        // Block the loop past the deadline, then unpark: the expired timer
+        // and the unpark land in the same turn.
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(slot.get().unwrap().unpark());
+        assert_eq!(t.join().unwrap(), (Wake::Unparked, Wake::TimedOut));
+    });
+}
+
