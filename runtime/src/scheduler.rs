@@ -201,12 +201,6 @@ impl Core {
         Unparker::new(id, seq)
     }
 
-    pub(crate) fn before_yield(&self) {
-        let id = self.current_id();
-        self.with_current(|t| t.state = State::Ready);
-        self.ready.borrow_mut().push_back(id);
-    }
-
     pub(crate) fn after_yield(&self) {
         self.unwind_if_cancelled();
     }
@@ -342,7 +336,21 @@ impl Core {
         self.current.set(None);
         match result {
             CoroutineResult::Yield(()) => {
-                self.with_entry(id, |t| t.coroutine = Some(co));
+                // Still `Running`: it suspended in `yield_now` (a park marks
+                // the task `Parked` first), so it goes to the ready tail (G3).
+                // Done here, in the lookup that stores the coroutine back,
+                // rather than by a second lookup before the switch.
+                let yielded = self.with_entry(id, |t| {
+                    t.coroutine = Some(co);
+                    let yielded = t.state == State::Running;
+                    if yielded {
+                        t.state = State::Ready;
+                    }
+                    yielded
+                });
+                if yielded == Some(true) {
+                    self.ready.borrow_mut().push_back(id);
+                }
             }
             CoroutineResult::Return(()) => self.finish(id, co),
         }
