@@ -108,4 +108,3 @@ fn a_park_unparked_as_its_deadline_passes_ends_once() {
         assert_eq!(t.join().unwrap(), (Wake::Unparked, Wake::TimedOut));
     });
 }
-
