@@ -201,12 +201,6 @@ impl Core {
         Unparker::new(id, seq)
     }
 
-    pub(crate) fn before_yield(&self) {
-        let id = self.current_id();
-        self.with_current(|t| t.state = State::Ready);
-        self.ready.borrow_mut().push_back(id);
-    }
-
     pub(crate) fn after_yield(&self) {
         self.unwind_if_cancelled();
     }
@@ -342,7 +336,21 @@ impl Core {
         self.current.set(None);
         match result {
             CoroutineResult::Yield(()) => {
-                self.with_entry(id, |t| t.coroutine = Some(co));
+                // Still `Running`: it suspended in `yield_now` (a park marks
+                // the task `Parked` first), so it goes to the ready tail (G3).
+                // Done here, in the lookup that stores the coroutine back,
+                // rather than by a second lookup before the switch.
+                let yielded = self.with_entry(id, |t| {
+                    t.coroutine = Some(co);
+                    let yielded = t.state == State::Running;
+                    if yielded {
+                        t.state = State::Ready;
+                    }
+                    yielded
+                });
+                if yielded == Some(true) {
+                    self.ready.borrow_mut().push_back(id);
+                }
             }
             CoroutineResult::Return(()) => self.finish(id, co),
         }
@@ -375,7 +383,9 @@ impl Core {
                 };
                 self.run_task(id);
             }
-            if self.live.get() == 0 {
+            // Jobs other threads queued (before `run`, or while the last
+            // task was finishing) are tasks too: spawn them before giving up.
+            if self.live.get() == 0 && !self.spawn_remote() {
                 return Ok(());
             }
             self.turn()?;
@@ -405,11 +415,7 @@ impl Core {
                 self.unpark(u, wake);
             })?;
             if remote_woken {
-                for f in self.remote.drain() {
-                    if let Err(e) = self.spawn(Builder::new(), f) {
-                        tracing::error!(error = %e, "could not spawn a task sent from another thread");
-                    }
-                }
+                self.spawn_remote();
             }
         }
         if !self.timers.borrow().is_empty() {
@@ -422,6 +428,20 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// Spawns the jobs queued through `Handle`s; returns whether it spawned any.
+    fn spawn_remote(&self) -> bool {
+        let mut spawned = false;
+        for f in self.remote.drain() {
+            match self.spawn(Builder::new(), f) {
+                Ok(_) => spawned = true,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not spawn a task sent from another thread")
+                }
+            }
+        }
+        spawned
     }
 
     fn deadlock_report(&self) -> DeadlockReport {

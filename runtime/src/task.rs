@@ -108,7 +108,7 @@ pub fn current() -> Task {
 /// Panics when called outside a green thread.
 #[inline]
 pub fn yield_now() {
-    context::with_core("yield_now", Core::before_yield);
+    // The scheduler sees the task still `Running` and queues it at the tail.
     context::suspend("yield_now");
     context::with_core("yield_now", Core::after_yield);
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use weft::{DeadlockReport, RunError, Runtime};
@@ -21,6 +21,38 @@ impl Log {
 
     pub fn lines(&self) -> Vec<String> {
         self.0.borrow().clone()
+    }
+
+    /// Everything logged so far, leaving the log empty.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+/// Counts the drops of the [`DropGuard`]s it hands out.
+#[derive(Clone, Default)]
+pub struct Drops(Rc<Cell<usize>>);
+
+impl Drops {
+    pub fn new() -> Self {
+        Drops::default()
+    }
+
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(self.0.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.get()
+    }
+}
+
+/// Bumps its [`Drops`] counter when dropped (also while unwinding).
+pub struct DropGuard(Rc<Cell<usize>>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
     }
 }
 
