@@ -162,3 +162,39 @@ fn the_canceller_keeps_running() {
         ]
     );
 }
+
+/// Parks (sleeps) in its destructor: runs while its task unwinds.
+struct SlowDrop;
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_destructor_may_park_while_its_task_unwinds_and_other_cancels_still_land() {
+    let log = Log::new();
+    let l = log.clone();
+    block_on(move || {
+        let (la, lb) = (l.clone(), l.clone());
+        let a = spawn(move || {
+            let _slow = SlowDrop;
+            park(Reason::Primitive("Event"));
+            la.push("a resumed normally");
+        });
+        let b = spawn(move || {
+            park(Reason::Primitive("Event"));
+            lb.push("b resumed normally");
+        });
+        yield_now();
+        a.cancel();
+        yield_now(); // a starts unwinding and parks in SlowDrop::drop
+        assert!(!a.is_finished());
+        b.cancel(); // must unwind b although a is mid-unwind
+        assert!(b.join().unwrap_err().is_cancelled());
+        assert!(a.join().unwrap_err().is_cancelled());
+        l.push("both cancelled");
+    });
+    assert_eq!(log.take(), ["both cancelled"]);
+}

@@ -51,6 +51,13 @@ struct TaskEntry {
     timer: Option<TimerKey>,
     /// Set by `JoinHandle::cancel` and at shutdown: unwind at every suspension point.
     cancelled: bool,
+    /// Set once a cancellation unwind was thrown in this task. Together with
+    /// `std::thread::panicking()` it tells "a destructor of this task parks
+    /// while the task unwinds" (do not throw again: that would abort) from
+    /// "the task caught the unwind and parks again" (throw again: sticky).
+    /// `panicking()` alone is per OS thread, so one task's unwinding would
+    /// hide every other task's cancellation.
+    unwinding: bool,
     /// Daemons do not keep `run` going.
     daemon: bool,
     /// The coroutine; `None` only while it is being resumed.
@@ -133,6 +140,7 @@ impl Core {
             wake: Wake::Unparked,
             timer: None,
             cancelled: false,
+            unwinding: false,
             daemon: builder.daemon,
             coroutine: Some(coroutine),
             stack_size,
@@ -232,7 +240,12 @@ impl Core {
     }
 
     fn unwind_if_cancelled(&self) {
-        if self.with_current(|t| t.cancelled) && !std::thread::panicking() {
+        let throw = self.with_current(|t| {
+            let throw = t.cancelled && !(t.unwinding && std::thread::panicking());
+            t.unwinding |= throw;
+            throw
+        });
+        if throw {
             tracing::debug!("unwinding cancelled task");
             panic::resume_unwind(Box::new(CancelUnwind));
         }
