@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use weft_runtime::Registration;
 
@@ -136,5 +137,18 @@ impl Iterator for Incoming<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         Some(self.listener.accept().map(|(stream, _)| stream))
+    }
+}
+
+/// For socket options this type does not wrap (e.g. through `socket2::SockRef`).
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
     }
 }

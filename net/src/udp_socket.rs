@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use weft_runtime::Registration;
@@ -175,5 +176,18 @@ impl fmt::Debug for UdpSocket {
             d.field("addr", &addr);
         }
         d.finish()
+    }
+}
+
+/// For socket options this type does not wrap (e.g. through `socket2::SockRef`).
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -112,5 +113,18 @@ impl Iterator for UnixIncoming<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         Some(self.listener.accept().map(|(stream, _)| stream))
+    }
+}
+
+/// For socket options this type does not wrap (e.g. through `socket2::SockRef`).
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
     }
 }
