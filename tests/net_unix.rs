@@ -1,6 +1,5 @@
 //! Unix-domain streams: listener, connect, pair, line echo.
 
-
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::path::PathBuf;
