@@ -63,6 +63,9 @@ fn serve(
     while limit.is_none_or(|n| handlers.len() < n) {
         let (conn, peer) = listener.accept()?;
         log(format!("Got connection from {peer}"));
+        // Answers go out at once: without this, Nagle's algorithm holds a
+        // short write back until the client's (delayed) ACK of the last one.
+        conn.set_nodelay(true)?;
         let log = log.clone();
         let handler = spawn(move || {
             let result = match proto {
