@@ -275,25 +275,23 @@ impl Core {
     #[inline]
     pub(crate) fn unpark(&self, u: Unparker, wake: Wake) -> bool {
         let id = u.task();
-        let woke = self.with_entry(id, |t| {
-            if wake == Wake::TimedOut && t.seq == u.seq() {
-                // The heap has already dropped this park's timer, even when
-                // an earlier unpark ended the park: forget its key, or
-                // `after_park` would remove it again (or someone else's
-                // timer that reused the key).
-                t.timer = None;
+        let woke = self.with_entry(id, |t| match t.state {
+            State::Parked(reason) if t.seq == u.seq() => {
+                t.state = State::Ready;
+                t.wake = wake;
+                Some((reason, t.timer.take()))
             }
-            match t.state {
-                State::Parked(reason) if t.seq == u.seq() => {
-                    t.state = State::Ready;
-                    t.wake = wake;
-                    Some(reason)
-                }
-                _ => None,
-            }
+            _ => None,
         });
         match woke.flatten() {
-            Some(reason) => {
+            Some((reason, timer)) => {
+                // Retire the park's deadline now, not when the task resumes:
+                // it may expire in this very turn, and the timer loop must
+                // not pop (and free) a key the task would later remove again.
+                // A timed-out park's entry was already popped.
+                if let (Some(key), Wake::Unparked) = (timer, wake) {
+                    self.timers.borrow_mut().remove(key);
+                }
                 if reason.is_external() {
                     self.external.set(self.external.get() - 1);
                 }
