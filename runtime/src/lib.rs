@@ -11,6 +11,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod context;
+mod fiber;
 mod handle;
 mod io;
 mod local;

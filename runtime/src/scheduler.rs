@@ -1,7 +1,7 @@
 //! The core: task records, the ready queue and the loop (rules G1–G11).
 //!
 //! Every `RefCell` here is borrowed only between context switches, never
-//! across one: `run_task` takes the coroutine out of its record, releases all
+//! across one: `run_task` copies the coroutine's address out of its record, releases all
 //! borrows, resumes it, and puts it back afterwards.
 
 use std::any::Any;
@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, CoroutineResult};
+
+use crate::fiber::{Fiber, FiberPool};
 use slab::Slab;
 
 use crate::handle::Remote;
@@ -21,11 +23,9 @@ use crate::io::Reactor;
 use crate::local::Locals;
 use crate::park::{Reason, Unparker, Wake};
 use crate::runtime::{BlockedTask, Config, DeadlockReport, RunError};
-use crate::stack::{Stack, StackPool};
+use crate::stack::StackPool;
 use crate::task::{self, Builder, CancelUnwind, JoinHandle, JoinSlot, TaskId};
 use crate::time::{TimerHeap, TimerKey};
-
-type Coro = Coroutine<(), (), (), Stack>;
 
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +60,8 @@ struct TaskEntry {
     unwinding: bool,
     /// Daemons do not keep `run` going.
     daemon: bool,
-    /// The coroutine; `None` only while it is being resumed.
-    coroutine: Option<Coro>,
+    /// The coroutine, at a fixed address so it is resumed in place.
+    fiber: Fiber,
     /// The size class its stack goes back to in the pool.
     stack_size: usize,
     name: Option<Rc<str>>,
@@ -93,6 +93,11 @@ pub(crate) struct Core {
     /// I/O operations the running task may still complete before it is made
     /// to yield (the fairness budget, reset on every resume).
     budget: Cell<u32>,
+    /// Whether the running task was cancelled: checked after every switch
+    /// without looking the task up.
+    current_cancelled: Cell<bool>,
+    /// Spare coroutine boxes.
+    fibers: RefCell<FiberPool>,
 }
 
 impl Core {
@@ -112,6 +117,8 @@ impl Core {
             live: Cell::new(0),
             external: Cell::new(0),
             budget: Cell::new(0),
+            current_cancelled: Cell::new(false),
+            fibers: RefCell::new(FiberPool::default()),
         })
     }
 
@@ -142,7 +149,7 @@ impl Core {
             cancelled: false,
             unwinding: false,
             daemon: builder.daemon,
-            coroutine: Some(coroutine),
+            fiber: self.fibers.borrow_mut().make(coroutine),
             stack_size,
             name: name.clone(),
             span,
@@ -209,37 +216,53 @@ impl Core {
         Unparker::new(id, seq)
     }
 
+    #[inline]
     pub(crate) fn after_yield(&self) {
         self.unwind_if_cancelled();
     }
 
+    #[inline]
     pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
         self.unwind_if_cancelled();
-        let unparker = self.current_unparker();
-        let timer = deadline.map(|d| self.timers.borrow_mut().insert(d, unparker));
-        self.with_current(|t| {
+        let id = self.current_id();
+        let seq = self.with_current(|t| {
             t.state = State::Parked(reason);
-            t.timer = timer;
+            t.seq
         });
+        if let Some(deadline) = deadline {
+            let key = self
+                .timers
+                .borrow_mut()
+                .insert(deadline, Unparker::new(id, seq));
+            self.with_current(|t| t.timer = Some(key));
+        }
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
         tracing::trace!(%reason, "park");
     }
 
+    #[inline]
     pub(crate) fn after_park(&self) -> Wake {
-        let (wake, timer) = self.with_current(|t| {
+        let wake = self.with_current(|t| {
+            // `unpark` retired the deadline timer (or the heap fired it).
+            debug_assert!(t.timer.is_none());
             t.seq = t.seq.wrapping_add(1);
-            (t.wake, t.timer.take())
+            t.wake
         });
-        if let Some(key) = timer {
-            self.timers.borrow_mut().remove(key);
-        }
         self.unwind_if_cancelled();
         wake
     }
 
+    #[inline]
     fn unwind_if_cancelled(&self) {
+        if self.current_cancelled.get() {
+            self.unwind_cancelled();
+        }
+    }
+
+    #[cold]
+    fn unwind_cancelled(&self) {
         let throw = self.with_current(|t| {
             let throw = t.cancelled && !(t.unwinding && std::thread::panicking());
             t.unwinding |= throw;
@@ -311,6 +334,9 @@ impl Core {
     }
 
     pub(crate) fn cancel(&self, id: TaskId) {
+        if self.current.get() == Some(id) {
+            self.current_cancelled.set(true);
+        }
         let parked = self.with_entry(id, |t| {
             t.cancelled = true;
             match t.state {
@@ -329,30 +355,28 @@ impl Core {
     /// Resumes one ready task until its next suspension point.
     #[inline]
     fn run_task(&self, id: TaskId) {
-        let Some((mut co, span)) = self.with_entry(id, |t| {
+        let Some((fiber, span, cancelled)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            (
-                t.coroutine.take().expect("a ready task has its coroutine"),
-                t.span.clone(),
-            )
+            (t.fiber.as_ptr(), t.span.clone(), t.cancelled)
         }) else {
             return;
         };
         self.current.set(Some(id));
+        self.current_cancelled.set(cancelled);
         self.budget.set(self.config.fairness);
         let result = {
             let _entered = span.enter();
-            co.resume(())
+            // SAFETY: only the loop resumes, recycles or drops fibers, and it
+            // is here, resuming this one; the task cannot reach its own fiber.
+            unsafe { Fiber::resume(fiber) }
         };
         self.current.set(None);
         match result {
             CoroutineResult::Yield(()) => {
                 // Still `Running`: it suspended in `yield_now` (a park marks
                 // the task `Parked` first), so it goes to the ready tail (G3).
-                // Done here, in the lookup that stores the coroutine back,
-                // rather than by a second lookup before the switch.
+                // Done here rather than by a lookup before the switch.
                 let yielded = self.with_entry(id, |t| {
-                    t.coroutine = Some(co);
                     let yielded = t.state == State::Running;
                     if yielded {
                         t.state = State::Ready;
@@ -363,12 +387,13 @@ impl Core {
                     self.ready.borrow_mut().push_back(id);
                 }
             }
-            CoroutineResult::Return(()) => self.finish(id, co),
+            CoroutineResult::Return(()) => self.finish(id),
         }
     }
 
-    fn finish(&self, id: TaskId, co: Coro) {
+    fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
+        let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks
             .borrow_mut()
             .put(entry.stack_size, co.into_stack());
