@@ -201,8 +201,9 @@ impl Core {
         (id, self.with_current(|t| t.name.clone()))
     }
 
+    #[inline]
     pub(crate) fn current_cancelled(&self) -> bool {
-        self.with_current(|t| t.cancelled)
+        self.current_cancelled.get()
     }
 
     pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
