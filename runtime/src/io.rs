@@ -309,15 +309,16 @@ impl<S: Source> Registration<S> {
         deadline: Option<Instant>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
+        // The fairness yield comes before the operation, not after it: a
+        // task cancelled at that yield then loses nothing (an accepted
+        // connection, bytes already read).
+        if context::with_core("Registration", |core| core.consume_budget()) {
+            crate::yield_now();
+        }
         loop {
             match op(&self.source) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(dir, deadline)?,
-                result => {
-                    if context::with_core("Registration", |core| core.consume_budget()) {
-                        crate::yield_now();
-                    }
-                    return result;
-                }
+                result => return result,
             }
         }
     }
