@@ -61,11 +61,20 @@ fn serve(
     let log: Rc<dyn Fn(String)> = Rc::new(log);
     let mut handlers: Vec<JoinHandle<()>> = Vec::new();
     while limit.is_none_or(|n| handlers.len() < n) {
-        let (conn, peer) = listener.accept()?;
+        let (conn, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            // A connection that died before we took it costs only itself.
+            Err(e) if is_per_connection(&e) => {
+                log(format!("accept failed: {e}"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         log(format!("Got connection from {peer}"));
         // Answers go out at once: without this, Nagle's algorithm holds a
         // short write back until the client's (delayed) ACK of the last one.
-        conn.set_nodelay(true)?;
+        // A peer already gone makes this fail; its handler will see why.
+        let _ = conn.set_nodelay(true);
         let log = log.clone();
         let handler = spawn(move || {
             let result = match proto {
@@ -86,6 +95,17 @@ fn serve(
         let _ = h.join();
     }
     Ok(())
+}
+
+/// Errors of `accept` that concern one incoming connection, not the listener.
+fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::PermissionDenied // a firewall rule refused it
+    ) || e.raw_os_error() == Some(libc::EPROTO)
 }
 
 /// The seed's `client_handler`: `GOT:` + each line, until end of file.
