@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use weft::bridge::{PollableQueue, TryRecvError};
+use weft::bridge::{PollableQueue, TryGetError};
 use weft::{sleep, Runtime};
 
 /// Items per throughput run.
@@ -173,8 +173,8 @@ fn sleep_polling_wake(iters: u64) -> Duration {
                 let stamp = loop {
                     match q.try_get() {
                         Ok(stamp) => break stamp,
-                        Err(TryRecvError::Empty) => sleep(Duration::from_millis(10)),
-                        Err(TryRecvError::Disconnected) => unreachable!(),
+                        Err(TryGetError::Empty) => sleep(Duration::from_millis(10)),
+                        Err(TryGetError::Closed) => unreachable!(),
                     }
                 };
                 total += stamp.elapsed();

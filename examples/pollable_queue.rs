@@ -12,14 +12,14 @@
 
 use std::thread;
 
-use weft::bridge::{select, PollableQueue, Selectable, TryRecvError};
+use weft::bridge::{select, PollableQueue, Selectable, TryGetError};
 use weft::Runtime;
 
 /// Selects over the queues still open until all are disconnected; each
 /// round takes one item from every ready queue, in list order, via `take`.
 fn consume(
     queues: &[&dyn Selectable],
-    mut take: impl FnMut(usize) -> Result<String, TryRecvError>,
+    mut take: impl FnMut(usize) -> Result<String, TryGetError>,
     out: &dyn Fn(String),
 ) {
     let mut open = vec![true; queues.len()];
@@ -30,8 +30,8 @@ fn consume(
             let i = live[ready];
             match take(i) {
                 Ok(item) => out(item),
-                Err(TryRecvError::Disconnected) => open[i] = false,
-                Err(TryRecvError::Empty) => {}
+                Err(TryGetError::Closed) => open[i] = false,
+                Err(TryGetError::Empty) => {}
             }
         }
     }

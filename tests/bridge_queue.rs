@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use util::{poll_readable, thread_cpu_time, unread_bytes, XorShift};
 use weft::bridge::{
-    PollableQueue, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
-    TrySendError,
+    GetError, GetTimeoutError, PollableQueue, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
 use weft::{sleep, spawn, Runtime};
 
@@ -28,7 +27,7 @@ fn patient_get<T>(q: &PollableQueue<T>) -> Option<T> {
     let started = Instant::now();
     match q.get_timeout(PATIENCE) {
         Ok(v) if started.elapsed() < PATIENCE => Some(v),
-        Err(RecvTimeoutError::Disconnected) => None,
+        Err(GetTimeoutError::Closed) => None,
         _ => panic!("lost wakeup: a get waited {PATIENCE:?}"),
     }
 }
@@ -183,7 +182,7 @@ fn the_read_end_is_readable_by_poll_from_another_thread_after_a_put() {
     // Readable while an item waits; not any more once a get found it empty.
     assert!(poll_readable(fd, Duration::ZERO));
     assert_eq!(q.try_get(), Ok(7));
-    assert_eq!(q.try_get(), Err(TryRecvError::Empty));
+    assert_eq!(q.try_get(), Err(TryGetError::Empty));
     assert!(!poll_readable(fd, Duration::ZERO));
 }
 
@@ -224,8 +223,8 @@ fn disconnect_comes_after_the_queue_drains() {
     drop((tx, tx2));
     assert_eq!(q.get(), Ok(1));
     assert_eq!(q.try_get(), Ok(2));
-    assert_eq!(q.try_get(), Err(TryRecvError::Disconnected));
-    assert_eq!(q.get(), Err(RecvError));
+    assert_eq!(q.try_get(), Err(TryGetError::Closed));
+    assert_eq!(q.get(), Err(GetError));
 }
 
 #[test]
@@ -241,7 +240,7 @@ fn dropping_the_last_sender_wakes_a_parked_green_consumer() {
         .block_on(move || q.get_timeout(PATIENCE))
         .unwrap();
     dropper.join().unwrap();
-    assert_eq!(r, Err(RecvTimeoutError::Disconnected));
+    assert_eq!(r, Err(GetTimeoutError::Closed));
 }
 
 #[test]
@@ -300,7 +299,7 @@ fn get_timeout_times_out_on_os_threads_and_green_threads() {
     let t = Instant::now();
     assert_eq!(
         q.get_timeout(Duration::from_millis(30)),
-        Err(RecvTimeoutError::Timeout)
+        Err(GetTimeoutError::Timeout)
     );
     assert!(t.elapsed() >= Duration::from_millis(30));
     let q = Runtime::new()
@@ -309,7 +308,7 @@ fn get_timeout_times_out_on_os_threads_and_green_threads() {
             let t = Instant::now();
             assert_eq!(
                 q.get_timeout(Duration::from_millis(30)),
-                Err(RecvTimeoutError::Timeout)
+                Err(GetTimeoutError::Timeout)
             );
             assert!(t.elapsed() >= Duration::from_millis(30));
             q
@@ -386,7 +385,7 @@ fn try_put_and_put_give_the_item_back() {
     tx.try_put(String::from("a")).unwrap();
     assert_eq!(
         tx.try_put(String::from("b")),
-        Err(TrySendError::Full(String::from("b")))
+        Err(TryPutError::Full(String::from("b")))
     );
     let err = tx
         .put_timeout(String::from("c"), Duration::from_millis(10))
@@ -395,10 +394,10 @@ fn try_put_and_put_give_the_item_back() {
     assert_eq!(err.into_inner(), "c");
     q.close();
     assert!(tx.is_closed());
-    assert_eq!(tx.put(String::from("d")), Err(SendError(String::from("d"))));
+    assert_eq!(tx.put(String::from("d")), Err(PutError(String::from("d"))));
     // Closing keeps what was queued.
     assert_eq!(q.try_get().as_deref(), Ok("a"));
-    assert_eq!(q.try_get(), Err(TryRecvError::Disconnected));
+    assert_eq!(q.try_get(), Err(TryGetError::Closed));
 }
 
 #[test]
@@ -409,10 +408,7 @@ fn closing_wakes_a_producer_waiting_for_room() {
     let waiter = thread::spawn(move || tx.put_timeout(2, PATIENCE));
     thread::sleep(Duration::from_millis(20));
     drop(q);
-    assert_eq!(
-        waiter.join().unwrap(),
-        Err(SendTimeoutError::Disconnected(2))
-    );
+    assert_eq!(waiter.join().unwrap(), Err(PutTimeoutError::Closed(2)));
 }
 
 #[test]
@@ -457,5 +453,5 @@ fn a_second_green_waiter_on_one_queue_is_refused_loudly() {
             (first, second.is_err())
         })
         .unwrap();
-    assert_eq!(r, (Err(RecvTimeoutError::Timeout), true));
+    assert_eq!(r, (Err(GetTimeoutError::Timeout), true));
 }

@@ -5,7 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use weft::bridge::{select, select_timeout, try_select, PollableQueue, Selectable, TryRecvError};
+use weft::bridge::{select, select_timeout, try_select, PollableQueue, Selectable, TryGetError};
 use weft::{Registration, Runtime};
 
 /// Far longer than any wait in these tests: reaching it means a lost wakeup.
@@ -43,8 +43,8 @@ fn as03_all_puts_first_then_one_item_per_ready_queue_per_round() {
                     };
                     match got {
                         Ok(item) => lines.push(format!("Got: {item}")),
-                        Err(TryRecvError::Disconnected) => open[i] = false,
-                        Err(TryRecvError::Empty) => panic!("queue {i} reported ready but empty"),
+                        Err(TryGetError::Closed) => open[i] = false,
+                        Err(TryGetError::Empty) => panic!("queue {i} reported ready but empty"),
                     }
                 }
             }
@@ -86,8 +86,8 @@ fn a_live_producer_spreading_items_over_three_queues_reaches_select_in_fifo_orde
                     loop {
                         match queues[i].try_get() {
                             Ok(v) => per_queue[i].push(v),
-                            Err(TryRecvError::Empty) => break,
-                            Err(TryRecvError::Disconnected) => {
+                            Err(TryGetError::Empty) => break,
+                            Err(TryGetError::Closed) => {
                                 open[i] = false;
                                 break;
                             }
@@ -213,5 +213,5 @@ fn select_from_an_os_thread_blocks_in_poll() {
     producer.join().unwrap();
     assert_eq!(ready.iter().collect::<Vec<_>>(), [1]);
     assert_eq!(b.try_get(), Ok(2));
-    assert_eq!(a.try_get(), Err(TryRecvError::Empty));
+    assert_eq!(a.try_get(), Err(TryGetError::Empty));
 }

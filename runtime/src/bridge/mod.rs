@@ -55,7 +55,6 @@
 mod blocking_pool;
 mod cached_registration;
 mod chan;
-mod error;
 mod pollable_queue;
 mod ready_set;
 mod remote_unparker;
@@ -65,8 +64,9 @@ mod spawn_blocking;
 mod wake;
 
 pub(crate) use blocking_pool::BlockingPool;
-pub use error::{
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+// The errors are the queue family's, shared with `sync::Queue`.
+pub use crate::sync::{
+    GetError, GetTimeoutError, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
 pub use pollable_queue::PollableQueue;
 pub use ready_set::{ReadyIter, ReadySet, MAX_SOURCES};

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use super::cached_registration::CachedRegistration;
 use super::chan::{Chan, Readiness};
-use super::error::{RecvError, RecvTimeoutError, TryRecvError};
 use super::wake::{self, WakeReader};
 use super::Sender;
 use crate::context;
 use crate::park::{self, Reason, Unparker, Wake};
+use crate::sync::{GetError, GetTimeoutError, TryGetError};
 
 /// A queue that OS threads and green threads feed through [`Sender`]s and
 /// one consumer drains, in a green thread or on an OS thread.
@@ -30,9 +30,9 @@ use crate::park::{self, Reason, Unparker, Wake};
 /// on the queue like on a socket, as in the seed: when it reports readable,
 /// take items with [`try_get`](Self::try_get) (one or all of them).
 ///
-/// A queue is disconnected once no [`Sender`] is left (or after
-/// [`close`](Self::close)): gets drain what is queued, then return
-/// `Disconnected`. [`bounded`](Self::bounded) queues give backpressure.
+/// A queue is closed once no [`Sender`] is left (disconnected), or by
+/// [`close`](Self::close): gets drain what is queued, then return a
+/// `Closed` error. [`bounded`](Self::bounded) queues give backpressure.
 ///
 /// `Send` but not `Sync`: one consumer at a time. Share the queue between
 /// green threads of one runtime through an `Rc` if you like, but only one of
@@ -119,32 +119,32 @@ impl<T> PollableQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] once the queue is empty and disconnected.
+    /// [`GetError`] once the queue is empty and closed (no sender left).
     ///
     /// # Panics
     ///
     /// In a green thread: if another green thread is already waiting on this
     /// queue, or the read end cannot be registered with the OS poller.
-    pub fn get(&self) -> Result<T, RecvError> {
-        self.get_deadline(None).map_err(|_| RecvError)
+    pub fn get(&self) -> Result<T, GetError> {
+        self.get_deadline(None).map_err(|_| GetError)
     }
 
     /// Takes the next item if one is queued, without waiting.
     ///
     /// # Errors
     ///
-    /// [`TryRecvError::Empty`] if none is; [`TryRecvError::Disconnected`] if
+    /// [`TryGetError::Empty`] if none is; [`TryGetError::Closed`] if
     /// none ever will be.
     #[inline]
-    pub fn try_get(&self) -> Result<T, TryRecvError> {
+    pub fn try_get(&self) -> Result<T, TryGetError> {
         loop {
             if let Some(item) = self.take() {
                 return Ok(item);
             }
             match self.chan.prepare_wait(&self.bell) {
                 Readiness::Ready => continue,
-                Readiness::Closed => return Err(TryRecvError::Disconnected),
-                Readiness::Idle => return Err(TryRecvError::Empty),
+                Readiness::Closed => return Err(TryGetError::Closed),
+                Readiness::Idle => return Err(TryGetError::Empty),
             }
         }
     }
@@ -153,27 +153,27 @@ impl<T> PollableQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvTimeoutError::Timeout`] if nothing arrived in time,
-    /// [`RecvTimeoutError::Disconnected`] as for `get`.
+    /// [`GetTimeoutError::Timeout`] if nothing arrived in time,
+    /// [`GetTimeoutError::Closed`] as for `get`.
     ///
     /// # Panics
     ///
     /// As for [`get`](Self::get).
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetTimeoutError> {
         self.get_deadline(Instant::now().checked_add(timeout))
     }
 
-    fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn get_deadline(&self, deadline: Option<Instant>) -> Result<T, GetTimeoutError> {
         loop {
             match self.try_get() {
                 Ok(item) => return Ok(item),
-                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => {}
+                Err(TryGetError::Closed) => return Err(GetTimeoutError::Closed),
+                Err(TryGetError::Empty) => {}
             }
             if !self.wait(deadline) {
                 return self.try_get().map_err(|e| match e {
-                    TryRecvError::Empty => RecvTimeoutError::Timeout,
-                    TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                    TryGetError::Empty => GetTimeoutError::Timeout,
+                    TryGetError::Closed => GetTimeoutError::Closed,
                 });
             }
         }
@@ -196,7 +196,7 @@ impl<T> PollableQueue<T> {
 
     /// Refuses further puts (they return the item in an error, and producers
     /// waiting for room wake up with theirs). Items already queued can still
-    /// be taken; after them, gets return `Disconnected`.
+    /// be taken; after them, gets return a `Closed` error.
     pub fn close(&self) {
         self.chan.close(false);
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::chan::{Chan, Refusal};
-use super::error::{SendError, SendTimeoutError, TrySendError};
+use crate::sync::{PutError, PutTimeoutError, TryPutError};
 
 /// Puts items on a [`PollableQueue`](super::PollableQueue) from any OS
 /// thread or green thread. `Send + Sync + Clone`; the queue is disconnected
@@ -18,13 +18,13 @@ use super::error::{SendError, SendTimeoutError, TrySendError};
 /// # Examples
 ///
 /// ```
-/// use weft::bridge::{PollableQueue, TrySendError};
+/// use weft::bridge::{PollableQueue, TryPutError};
 ///
 /// let q = PollableQueue::bounded(1).unwrap();
 /// let tx = q.sender();
 /// tx.put("first").unwrap();
 /// // Full: the item comes back.
-/// assert_eq!(tx.try_put("second"), Err(TrySendError::Full("second")));
+/// assert_eq!(tx.try_put("second"), Err(TryPutError::Full("second")));
 /// assert_eq!(q.try_get(), Ok("first"));
 /// drop(q);
 /// assert_eq!(tx.put("third").unwrap_err().into_inner(), "third");
@@ -43,26 +43,26 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`SendError`] with the item if the queue was closed or its consumer
+    /// [`PutError`] with the item if the queue was closed or its consumer
     /// dropped (also while waiting for room).
     #[inline]
-    pub fn put(&self, item: T) -> Result<(), SendError<T>> {
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
         self.chan
             .put(item, Some(None))
-            .map_err(|(item, _)| SendError(item))
+            .map_err(|(item, _)| PutError(item))
     }
 
     /// Queues `item` if there is room now.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] with the item if a bounded queue is at
-    /// capacity; [`TrySendError::Disconnected`] with it if the queue is closed.
+    /// [`TryPutError::Full`] with the item if a bounded queue is at
+    /// capacity; [`TryPutError::Closed`] with it if the queue is closed.
     #[inline]
-    pub fn try_put(&self, item: T) -> Result<(), TrySendError<T>> {
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
         self.chan.put(item, None).map_err(|(item, why)| match why {
-            Refusal::Closed => TrySendError::Disconnected(item),
-            Refusal::Full | Refusal::TimedOut => TrySendError::Full(item),
+            Refusal::Closed => TryPutError::Closed(item),
+            Refusal::Full | Refusal::TimedOut => TryPutError::Full(item),
         })
     }
 
@@ -70,15 +70,15 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`SendTimeoutError::Timeout`] with the item if a bounded queue stayed
-    /// full; [`SendTimeoutError::Disconnected`] with it if the queue is closed.
-    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+    /// [`PutTimeoutError::Timeout`] with the item if a bounded queue stayed
+    /// full; [`PutTimeoutError::Closed`] with it if the queue is closed.
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutTimeoutError<T>> {
         let deadline = Instant::now().checked_add(timeout);
         self.chan
             .put(item, Some(deadline))
             .map_err(|(item, why)| match why {
-                Refusal::Closed => SendTimeoutError::Disconnected(item),
-                Refusal::Full | Refusal::TimedOut => SendTimeoutError::Timeout(item),
+                Refusal::Closed => PutTimeoutError::Closed(item),
+                Refusal::Full | Refusal::TimedOut => PutTimeoutError::Timeout(item),
             })
     }
 
