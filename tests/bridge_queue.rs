@@ -455,3 +455,27 @@ fn a_second_green_waiter_on_one_queue_is_refused_loudly() {
         .unwrap();
     assert_eq!(r, (Err(GetTimeoutError::Timeout), true));
 }
+
+#[test]
+fn a_green_producer_that_gave_up_leaves_no_wake_source_behind() {
+    let q = PollableQueue::bounded(1).unwrap();
+    let tx = q.sender();
+    tx.put(1).unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let run = Runtime::new().unwrap().block_on(move || {
+            let err = tx.put_timeout(2, Duration::from_millis(10)).unwrap_err();
+            assert!(err.is_timeout());
+            // A real deadlock now: it must be reported, not slept on.
+            weft::sync::Event::new().wait();
+            drop(q);
+        });
+        done_tx
+            .send(matches!(run, Err(weft::RunError::Deadlock(_))))
+            .unwrap();
+    });
+    let deadlock = done_rx
+        .recv_timeout(PATIENCE)
+        .expect("the loop waited for a wake that cannot come");
+    assert!(deadlock);
+}

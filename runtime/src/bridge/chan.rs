@@ -142,9 +142,15 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> MutexGuard<'a, State<T>> {
         if context::in_green_thread() {
-            st.green_waiters.push(RemoteUnparker::current());
+            let me = RemoteUnparker::current();
+            let leave = LeaveOnDrop {
+                chan: self,
+                waiter: me.id(),
+            };
+            st.green_waiters.push(me);
             drop(st);
             park::park_deadline(Reason::Bridge("PollableQueue::put"), deadline);
+            drop(leave);
             return self.lock();
         }
         st.os_waiters += 1;
@@ -245,6 +251,22 @@ impl<T> Chan<T> {
             self.bell.ring();
         }
         drop(dropped);
+    }
+}
+
+/// Takes a green producer's entry out of `green_waiters` when its wait ends
+/// (woken, timed out, or unwound by cancellation), so entries never pile up
+/// and a stale one never keeps the loop waiting for a wake.
+struct LeaveOnDrop<'a, T> {
+    chan: &'a Chan<T>,
+    /// The `RemoteUnparker::id` of the entry.
+    waiter: u64,
+}
+
+impl<T> Drop for LeaveOnDrop<'_, T> {
+    fn drop(&mut self) {
+        let mut st = self.chan.lock();
+        st.green_waiters.retain(|w| w.id() != self.waiter);
     }
 }
 

@@ -8,6 +8,7 @@
 //! bounded `PollableQueue`.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::context;
 use crate::handle::Handle;
@@ -18,7 +19,12 @@ pub(crate) struct RemoteUnparker {
     /// Reaches the loop of the runtime the unparker belongs to.
     handle: Handle,
     unparker: SendUnparker,
+    /// Unique per token (a task id and park number repeat across runtimes).
+    id: u64,
 }
+
+/// Hands out `RemoteUnparker` ids.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl RemoteUnparker {
     /// The token for the calling green thread's next park.
@@ -32,7 +38,13 @@ impl RemoteUnparker {
         RemoteUnparker {
             handle,
             unparker: SendUnparker(unparker),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// Tells this token from every other one, across runtimes.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Wakes the park, if it is still going on, from any thread. The woken
