@@ -104,10 +104,10 @@ fn throughput(c: &mut Criterion) {
     g.finish();
 }
 
-/// Put-to-resume latency summed over `iters` wakes of a green consumer
+/// Put-to-resume latency of each of `iters` wakes of a green consumer
 /// parked in `get`. The consumer asks for each item over a std channel
 /// (not timed); the producer settles, stamps the item and puts it.
-fn pollable_wake(iters: u64) -> Duration {
+fn pollable_wakes(iters: u64) -> Vec<Duration> {
     let rt = Runtime::new().unwrap();
     let q = PollableQueue::<Instant>::new().unwrap();
     let tx = q.sender();
@@ -118,22 +118,22 @@ fn pollable_wake(iters: u64) -> Duration {
             tx.put(Instant::now()).unwrap();
         }
     });
-    let total = rt
+    let wakes = rt
         .block_on(move || {
-            let mut total = Duration::ZERO;
+            let mut wakes = Vec::with_capacity(iters as usize);
             for _ in 0..iters {
                 ask.send(()).unwrap();
-                total += q.get().unwrap().elapsed();
+                wakes.push(q.get().unwrap().elapsed());
             }
-            total
+            wakes
         })
         .unwrap();
     producer.join().unwrap();
-    total
+    wakes
 }
 
 /// The floor: waking an OS thread blocked in `std::sync::mpsc::Receiver::recv`.
-fn mpsc_wake(iters: u64) -> Duration {
+fn mpsc_wakes(iters: u64) -> Vec<Duration> {
     let (tx, rx) = mpsc::channel::<Instant>();
     let (ask, asked) = mpsc::channel::<()>();
     let producer = thread::spawn(move || {
@@ -142,14 +142,14 @@ fn mpsc_wake(iters: u64) -> Duration {
             tx.send(Instant::now()).unwrap();
         }
     });
-    let mut total = Duration::ZERO;
+    let mut wakes = Vec::with_capacity(iters as usize);
     for _ in 0..iters {
         ask.send(()).unwrap();
-        total += rx.recv().unwrap().elapsed();
+        wakes.push(rx.recv().unwrap().elapsed());
     }
     drop(ask);
     producer.join().unwrap();
-    total
+    wakes
 }
 
 /// The seed's alternative: a green consumer that checks the queue and
@@ -192,10 +192,10 @@ fn wake_latency(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
     g.bench_function("pollable_queue_put_to_green_resume", |b| {
-        b.iter_custom(pollable_wake)
+        b.iter_custom(|iters| pollable_wakes(iters).iter().sum())
     });
     g.bench_function("std_mpsc_send_to_os_thread_resume", |b| {
-        b.iter_custom(mpsc_wake)
+        b.iter_custom(|iters| mpsc_wakes(iters).iter().sum())
     });
     g.sample_size(10).measurement_time(Duration::from_secs(1));
     g.bench_function("seed_10ms_sleep_polling", |b| {
@@ -204,5 +204,23 @@ fn wake_latency(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, throughput, wake_latency);
+/// Criterion reports averages over many wakes; the targets are about the
+/// median single wake, so print per-wake percentiles of both side by side.
+fn wake_percentiles(_: &mut Criterion) {
+    const WAKES: u64 = 3_000;
+    let percentiles = |mut wakes: Vec<Duration>| {
+        wakes.sort_unstable();
+        let at = |p: usize| wakes[(wakes.len() - 1) * p / 100];
+        (at(50), at(99))
+    };
+    let (green50, green99) = percentiles(pollable_wakes(WAKES));
+    let (os50, os99) = percentiles(mpsc_wakes(WAKES));
+    println!(
+        "bridge_wake_latency per wake ({WAKES} each): pollable_queue p50 {green50:?} p99 {green99:?}; \
+         std_mpsc p50 {os50:?} p99 {os99:?}; p50 ratio {:.2}",
+        green50.as_secs_f64() / os50.as_secs_f64()
+    );
+}
+
+criterion_group!(benches, throughput, wake_latency, wake_percentiles);
 criterion_main!(benches);
