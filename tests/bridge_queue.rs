@@ -479,3 +479,17 @@ fn a_green_producer_that_gave_up_leaves_no_wake_source_behind() {
         .expect("the loop waited for a wake that cannot come");
     assert!(deadlock);
 }
+
+#[test]
+fn the_endpoints_cross_threads() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync_clone<T: Send + Sync + Clone>(_: &T) {}
+    let q = PollableQueue::<String>::new().unwrap();
+    let tx = q.sender();
+    send(&q);
+    send_sync_clone(&tx);
+    // A queue made on one thread is consumed on another.
+    let consumer = thread::spawn(move || patient_get(&q));
+    tx.put("across".to_owned()).unwrap();
+    assert_eq!(consumer.join().unwrap().as_deref(), Some("across"));
+}

@@ -60,6 +60,14 @@ use crate::sync::{GetError, GetTimeoutError, TryGetError};
 /// producer.join().unwrap();
 /// assert_eq!(got.unwrap(), [0, 1, 2]);
 /// ```
+///
+/// The consumer can move to another thread, but not be shared by two:
+///
+/// ```compile_fail
+/// let q = weft::bridge::PollableQueue::<u8>::new().unwrap();
+/// let q = std::sync::Arc::new(q);
+/// std::thread::spawn(move || q.try_get()); // PollableQueue is not Sync
+/// ```
 pub struct PollableQueue<T> {
     chan: Arc<Chan<T>>,
     /// `bell`'s registration with the runtime whose green threads wait here.
