@@ -73,8 +73,9 @@
 //! contended `std::sync::Mutex`es, joining an OS thread, and DNS lookups all
 //! stall every other task. Use weft's sockets and timers inside tasks, call
 //! [`yield_now`] in long loops, and send blocking or CPU-heavy work to an OS
-//! thread through the bridge. `std::thread_local!` is shared by every green
-//! thread on the OS thread; use [`task_local!`] for per-task state. Builds
+//! thread through the bridge ([`spawn_blocking`], [`bridge::PollableQueue`]).
+//! `std::thread_local!` is shared by every green thread on the OS thread; use
+//! [`task_local!`] for per-task state. Builds
 //! with `panic = "abort"` cannot unwind cancelled or daemon tasks.
 #![warn(missing_docs, missing_debug_implementations)]
 

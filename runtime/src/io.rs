@@ -325,26 +325,7 @@ impl<S: Source> Registration<S> {
 
     fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         let me = Unparker::current();
-        {
-            let mut waiters = self.reactor.waiters.borrow_mut();
-            let w = &mut waiters[self.token];
-            let slot = match dir {
-                Direction::Read => &mut w.reader,
-                Direction::Write => &mut w.writer,
-            };
-            if let Some(other) = *slot {
-                if other != me && other.is_parked() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ResourceBusy,
-                        format!(
-                            "another green thread is already waiting to {dir:?} on this source"
-                        )
-                        .to_lowercase(),
-                    ));
-                }
-            }
-            *slot = Some(me);
-        }
+        self.arm(dir, me)?;
         let reason = match dir {
             Direction::Read => Reason::Readable,
             Direction::Write => Reason::Writable,
@@ -352,20 +333,64 @@ impl<S: Source> Registration<S> {
         match park::park_deadline(reason, deadline) {
             Wake::Unparked => Ok(()),
             Wake::TimedOut => {
-                let mut waiters = self.reactor.waiters.borrow_mut();
-                let w = &mut waiters[self.token];
-                let slot = match dir {
-                    Direction::Read => &mut w.reader,
-                    Direction::Write => &mut w.writer,
-                };
-                if *slot == Some(me) {
-                    *slot = None;
-                }
+                self.disarm(dir, me);
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "timed out waiting for the socket",
                 ))
             }
+        }
+    }
+
+    /// Leaves `waiter` in the read slot without parking, so one green thread
+    /// can wait on several sources at once (`bridge::select`). The next read
+    /// readiness event unparks it.
+    ///
+    /// # Errors
+    ///
+    /// `ResourceBusy` if another green thread is parked in the read slot.
+    pub(crate) fn arm_read(&self, waiter: Unparker) -> io::Result<()> {
+        self.arm(Direction::Read, waiter)
+    }
+
+    /// Takes `waiter` back out of the read slot. Returns `false` when it was
+    /// no longer there: a read readiness event took it.
+    pub(crate) fn disarm_read(&self, waiter: Unparker) -> bool {
+        self.disarm(Direction::Read, waiter)
+    }
+
+    fn arm(&self, dir: Direction, me: Unparker) -> io::Result<()> {
+        let mut waiters = self.reactor.waiters.borrow_mut();
+        let w = &mut waiters[self.token];
+        let slot = match dir {
+            Direction::Read => &mut w.reader,
+            Direction::Write => &mut w.writer,
+        };
+        if let Some(other) = *slot {
+            if other != me && other.is_parked() {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    format!("another green thread is already waiting to {dir:?} on this source")
+                        .to_lowercase(),
+                ));
+            }
+        }
+        *slot = Some(me);
+        Ok(())
+    }
+
+    fn disarm(&self, dir: Direction, me: Unparker) -> bool {
+        let mut waiters = self.reactor.waiters.borrow_mut();
+        let w = &mut waiters[self.token];
+        let slot = match dir {
+            Direction::Read => &mut w.reader,
+            Direction::Write => &mut w.writer,
+        };
+        if *slot == Some(me) {
+            *slot = None;
+            true
+        } else {
+            false
         }
     }
 }

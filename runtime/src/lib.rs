@@ -10,6 +10,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod bridge;
 mod context;
 mod fiber;
 mod handle;
@@ -23,6 +24,7 @@ pub mod sync;
 pub mod task;
 mod time;
 
+pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;

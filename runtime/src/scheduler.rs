@@ -18,6 +18,7 @@ use corosensei::{Coroutine, CoroutineResult};
 use crate::fiber::{Fiber, FiberPool};
 use slab::Slab;
 
+use crate::bridge::BlockingPool;
 use crate::handle::Remote;
 use crate::io::Reactor;
 use crate::local::Locals;
@@ -84,6 +85,8 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// Cross-thread spawns; `Handle`s hold the other references.
     pub(crate) remote: Arc<Remote>,
+    /// The `spawn_blocking` workers (started on first use).
+    pub(crate) blocking: BlockingPool,
     /// Spawn counter, the source of `TaskId` serials.
     serial: Cell<u32>,
     /// Non-daemon tasks alive: `run` returns when it reaches zero.
@@ -104,6 +107,7 @@ impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
         let reactor = Rc::new(Reactor::new(config.event_capacity)?);
         let remote = Arc::new(Remote::new(&reactor)?);
+        let blocking = BlockingPool::new(config.max_blocking_threads);
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
@@ -113,6 +117,7 @@ impl Core {
             stacks: RefCell::new(StackPool::new()),
             reactor,
             remote,
+            blocking,
             serial: Cell::new(0),
             live: Cell::new(0),
             external: Cell::new(0),

@@ -3,7 +3,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::RawFd;
 use std::rc::Rc;
+use std::time::Duration;
 
 use weft::net::TcpStream;
 use weft::{DeadlockReport, RunError, Runtime};
@@ -118,4 +120,60 @@ pub fn raise_fd_limit(want: u64) -> u64 {
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     }
     lim.rlim_cur
+}
+
+/// A tiny xorshift PRNG: reproducible randomness without a crate.
+#[derive(Debug, Clone)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform-ish in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// CPU time (user + system) consumed so far by the calling OS thread.
+pub fn thread_cpu_time() -> Duration {
+    // SAFETY: `rusage` is plain old data, so all-zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, exclusively borrowed `rusage` to fill.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Bytes waiting to be read on a socket (`FIONREAD`).
+pub fn unread_bytes(fd: RawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one `c_int` through the pointer, which is valid.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "ioctl(FIONREAD) failed");
+    n as usize
+}
+
+/// Polls `fd` for readability for up to `timeout`; true if it became readable.
+pub fn poll_readable(fd: RawFd, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid `pollfd`, and its count.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+    n == 1 && pfd.revents & libc::POLLIN != 0
 }
