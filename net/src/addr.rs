@@ -56,9 +56,9 @@ impl<T: Sealed + ?Sized> ToSocketAddrs for T {}
 
 /// Resolves `addr` to the addresses to try, in order.
 ///
-/// Literal addresses never touch the resolver. A host name is looked up with
-/// the system resolver, which blocks: this function must not block the
-/// loop, so that lookup belongs on a worker thread (see the `DNS:` note).
+/// Literal addresses never touch the resolver. A host name is looked up by
+/// the system resolver on a `spawn_blocking` worker thread: the resolver
+/// blocks, but only the calling green thread waits for it.
 ///
 /// # Errors
 ///
@@ -68,11 +68,15 @@ pub(crate) fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<Soc
     let addrs = match addr.target()? {
         Target::Literal(addrs) => addrs,
         Target::Host(host, port) => {
-            // DNS: this lookup blocks the whole loop while the resolver
-            // waits (E-09). The lead routes it through
-            // `weft_runtime::bridge::spawn_blocking` at merge; `Target::Host`
-            // owns its name, so the closure can move it to a worker thread.
-            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))?.collect()
+            // DNS: the resolver blocks while it waits (E-09), so the lookup
+            // runs on a worker thread and only this green thread parks.
+            let lookup = move || -> io::Result<Vec<SocketAddr>> {
+                Ok(std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))?.collect())
+            };
+            match weft_runtime::spawn_blocking(lookup) {
+                Ok(result) => result?,
+                Err(e) => return Err(io::Error::other(format!("host name lookup failed: {e}"))),
+            }
         }
     };
     Ok(addrs)

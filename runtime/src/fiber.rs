@@ -60,6 +60,8 @@ impl Drop for Fiber {
 /// Spare coroutine boxes, reused by later spawns.
 #[derive(Default)]
 pub(crate) struct FiberPool {
+    /// Boxed on purpose: a fiber's address must not move while it runs.
+    #[allow(clippy::vec_box)]
     free: Vec<Box<MaybeUninit<Coro>>>,
 }
 
