@@ -1,9 +1,9 @@
 //! The cross-thread `Handle`: other OS threads spawn green threads into a
 //! runtime through it.
 //!
-//! Spawn requests go into a mutex-guarded queue; a `mio::Waker` wakes the
-//! loop only on the transition from empty to non-empty, so a flood of
-//! spawns costs one wakeup per drain.
+//! Requests (spawn a task, unpark a parked one) go into a mutex-guarded
+//! queue; a `mio::Waker` wakes the loop only on the transition from empty to
+//! non-empty, so a flood of requests costs one wakeup per drain.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -13,14 +13,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::io::{Reactor, WAKER_TOKEN};
-use crate::task::JoinError;
+use crate::task::{JoinError, TaskId};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// What another OS thread asks of the loop.
+pub(crate) enum Request {
+    /// Spawn this job as a green thread.
+    Spawn(Job),
+    /// Unpark this park of this task (a `RemoteUnparker`), if still parked.
+    Unpark(TaskId, u32),
+}
 
 /// The loop's side of the handles.
 pub(crate) struct Remote {
     /// Spawn requests not yet taken by the loop.
-    queue: Mutex<VecDeque<Job>>,
+    queue: Mutex<VecDeque<Request>>,
     /// Wakes the loop's poll; fired when `queue` goes from empty to non-empty.
     waker: mio::Waker,
     /// Set when the runtime is gone: spawns fail instead of vanishing.
@@ -41,12 +49,21 @@ impl Remote {
         Arc::strong_count(self) > 1
     }
 
-    /// Takes every queued spawn request.
-    pub(crate) fn drain(&self) -> VecDeque<Job> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Moves every queued request into `batch` (empty, reused by the loop so
+    /// draining allocates nothing).
+    pub(crate) fn drain_into(&self, batch: &mut VecDeque<Request>) {
+        std::mem::swap(
+            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
+            batch,
+        );
     }
 
-    fn submit(&self, job: Job) -> io::Result<()> {
+    /// Asks the loop to unpark `task`'s park number `seq`.
+    pub(crate) fn unpark(&self, task: TaskId, seq: u32) -> io::Result<()> {
+        self.submit(Request::Unpark(task, seq))
+    }
+
+    fn submit(&self, job: Request) -> io::Result<()> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::Acquire) {
             return Err(io::Error::new(
@@ -67,7 +84,9 @@ impl Remote {
     /// then report cancellation).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        drop(self.drain());
+        drop(std::mem::take(
+            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
+        ));
     }
 }
 
@@ -118,11 +137,11 @@ impl Handle {
         let guard = SlotGuard {
             slot: Some(slot.clone()),
         };
-        self.remote.submit(Box::new(move || {
+        self.remote.submit(Request::Spawn(Box::new(move || {
             let mut guard = guard;
             let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
             guard.fill(result);
-        }))?;
+        })))?;
         Ok(RemoteJoinHandle { slot })
     }
 }

@@ -19,7 +19,7 @@ use crate::fiber::{Fiber, FiberPool};
 use slab::Slab;
 
 use crate::bridge::BlockingPool;
-use crate::handle::Remote;
+use crate::handle::{Remote, Request};
 use crate::io::Reactor;
 use crate::local::Locals;
 use crate::park::{Reason, Unparker, Wake};
@@ -85,6 +85,9 @@ pub(crate) struct Core {
     pub(crate) reactor: Rc<Reactor>,
     /// Cross-thread spawns; `Handle`s hold the other references.
     pub(crate) remote: Arc<Remote>,
+    /// The buffer requests from other threads are drained into, kept so
+    /// draining does not allocate.
+    remote_batch: RefCell<VecDeque<Request>>,
     /// The `spawn_blocking` workers (started on first use).
     pub(crate) blocking: BlockingPool,
     /// Spawn counter, the source of `TaskId` serials.
@@ -117,6 +120,7 @@ impl Core {
             stacks: RefCell::new(StackPool::new()),
             reactor,
             remote,
+            remote_batch: RefCell::new(VecDeque::new()),
             blocking,
             serial: Cell::new(0),
             live: Cell::new(0),
@@ -427,7 +431,7 @@ impl Core {
             }
             // Jobs other threads queued (before `run`, or while the last
             // task was finishing) are tasks too: spawn them before giving up.
-            if self.live.get() == 0 && !self.spawn_remote() {
+            if self.live.get() == 0 && !self.serve_remote() {
                 return Ok(());
             }
             self.turn()?;
@@ -457,7 +461,7 @@ impl Core {
                 self.unpark(u, wake);
             })?;
             if remote_woken {
-                self.spawn_remote();
+                self.serve_remote();
             }
         }
         if !self.timers.borrow().is_empty() {
@@ -472,17 +476,26 @@ impl Core {
         Ok(())
     }
 
-    /// Spawns the jobs queued through `Handle`s; returns whether it spawned any.
-    fn spawn_remote(&self) -> bool {
+    /// Serves what other threads queued: spawns (through `Handle`s) and
+    /// unparks (from `RemoteUnparker`s). Returns whether it spawned any task.
+    fn serve_remote(&self) -> bool {
+        let mut batch = std::mem::take(&mut *self.remote_batch.borrow_mut());
+        self.remote.drain_into(&mut batch);
         let mut spawned = false;
-        for f in self.remote.drain() {
-            match self.spawn(Builder::new(), f) {
-                Ok(_) => spawned = true,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not spawn a task sent from another thread")
+        for request in batch.drain(..) {
+            match request {
+                Request::Spawn(f) => match self.spawn(Builder::new(), f) {
+                    Ok(_) => spawned = true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not spawn a task sent from another thread")
+                    }
+                },
+                Request::Unpark(task, seq) => {
+                    self.unpark(Unparker::new(task, seq), Wake::Unparked);
                 }
             }
         }
+        *self.remote_batch.borrow_mut() = batch;
         spawned
     }
 

@@ -1,24 +1,29 @@
 //! `RemoteUnparker`: wakes a parked green thread from any OS thread.
 //!
-//! An [`Unparker`] only means something on its runtime's thread, so it is
-//! `!Send`. This pairs it with a [`Handle`] to the same runtime: `unpark`
-//! sends a tiny job through the handle (the loop's cross-thread waker), and
-//! the job calls the unparker on the runtime thread. Used where an OS thread
-//! ends a green wait: a finished `spawn_blocking` job, room freed in a
-//! bounded `PollableQueue`.
+//! An [`Unparker`] only acts on its runtime's thread, so it is `!Send`. This
+//! carries the same (task, park number) pair together with the runtime's
+//! cross-thread request queue: `unpark` queues an unpark request and the
+//! loop's waker fires; the loop then unparks on its own thread. Used where
+//! an OS thread ends a green wait: a finished `spawn_blocking` job, room
+//! freed in a bounded `PollableQueue`.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::context;
-use crate::handle::Handle;
+use crate::handle::Remote;
 use crate::park::Unparker;
+use crate::task::TaskId;
 
 /// A `Send` token that ends one particular park of one green thread.
 pub(crate) struct RemoteUnparker {
-    /// Reaches the loop of the runtime the unparker belongs to.
-    handle: Handle,
-    unparker: SendUnparker,
+    /// The loop of the runtime the park belongs to.
+    remote: Arc<Remote>,
+    /// The parked task.
+    task: TaskId,
+    /// Which of its parks.
+    seq: u32,
     /// Unique per token (a task id and park number repeat across runtimes).
     id: u64,
 }
@@ -34,10 +39,11 @@ impl RemoteUnparker {
     /// Panics outside a green thread.
     pub(crate) fn current() -> Self {
         let unparker = Unparker::current();
-        let handle = context::with_core("RemoteUnparker", |core| Handle::new(core.remote.clone()));
+        let remote = context::with_core("RemoteUnparker", |core| core.remote.clone());
         RemoteUnparker {
-            handle,
-            unparker: SendUnparker(unparker),
+            remote,
+            task: unparker.task(),
+            seq: unparker.seq(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -51,33 +57,14 @@ impl RemoteUnparker {
     /// task joins the ready queue the next time the loop polls. If the
     /// runtime is gone there is nobody left to wake, and nothing happens.
     pub(crate) fn unpark(self) {
-        let u = self.unparker;
-        let _ = self.handle.spawn(move || u.unpark());
+        let _ = self.remote.unpark(self.task, self.seq);
     }
 }
 
 impl fmt::Debug for RemoteUnparker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteUnparker")
-            .field("task", &self.unparker.0.task())
+            .field("task", &self.task)
             .finish()
-    }
-}
-
-/// An `Unparker` that may cross threads inside a `RemoteUnparker`.
-struct SendUnparker(Unparker);
-
-// SAFETY: an `Unparker` is plain data (a task id and a park number); it is
-// `!Send` only because `unpark` acts on whichever runtime runs on the calling
-// thread. A `SendUnparker` is only ever unparked by the job `RemoteUnparker`
-// sends through a `Handle` taken from the same runtime that minted it, and
-// such jobs run only on that runtime's loop thread.
-unsafe impl Send for SendUnparker {}
-
-impl SendUnparker {
-    /// Takes `self` whole, so a `move` closure captures the wrapper rather
-    /// than the `!Send` field.
-    fn unpark(self) -> bool {
-        self.0.unpark()
     }
 }
