@@ -106,6 +106,7 @@ mod lock;
 mod mutex;
 mod priority_queue;
 mod queue;
+mod queue_api;
 mod queue_error;
 mod release_error;
 mod rlock;
