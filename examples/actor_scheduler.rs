@@ -32,6 +32,8 @@ use std::rc::Rc;
 use weft::sync::{Queue, Semaphore};
 use weft::{task, Runtime};
 
+mod support;
+
 /// Stack for each actor: ample for a loop, far too small for 10,000 frames.
 const ACTOR_STACK: usize = 64 * 1024;
 
@@ -203,7 +205,7 @@ fn main() {
             std::process::exit(2);
         }),
     };
-    let stats = counter_printer(Rc::new(|line| println!("{line}")), start);
+    let stats = counter_printer(Rc::new(support::print), start);
     eprintln!(
         "{} deliveries, at most {} pending",
         stats.deliveries, stats.max_pending
@@ -215,11 +217,9 @@ mod tests {
     use super::*;
 
     fn run(start: u32) -> (Vec<String>, Stats) {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        let stats = counter_printer(Rc::new(move |l| sink.borrow_mut().push(l)), start);
-        let lines = lines.borrow().clone();
-        (lines, stats)
+        let mut stats = None;
+        let lines = support::capture(|out| stats = Some(counter_printer(out, start)));
+        (lines, stats.expect("counter_printer returned"))
     }
 
     #[test]

@@ -27,7 +27,8 @@ use std::rc::Rc;
 use weft::sync::{Event, Queue};
 use weft::{task, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// The seed's shutdown sentinel, returned by `recv` once the actor is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,29 +229,19 @@ fn worker(out: Out) {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     match std::env::args().nth(1).as_deref() {
         None | Some("print") => print_actor(print),
         Some("tagged") => tagged_actor(print, true),
         Some("worker") => worker(print),
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: print, tagged, worker");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "print, tagged, worker"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn capture(f: impl FnOnce(Out)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn print_actor_prints_hello_world_then_joins() {

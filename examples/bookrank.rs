@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use weft::{sleep_until, spawn, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// A book: ISBN, title, simulated latency in units, the rank "the server" returns.
 struct Book {
@@ -106,15 +107,12 @@ fn bookrank(out: Out, unit: Duration, threaded: bool) -> Duration {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     let unit = Duration::from_millis(10);
     let threaded = match std::env::args().nth(1).as_deref() {
         None | Some("threaded") => true,
         Some("sequential") => false,
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: threaded, sequential");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "threaded, sequential"),
     };
     let took = bookrank(print, unit, threaded);
     eprintln!("(took {took:?}; one unit is {unit:?})");
@@ -123,16 +121,13 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
 
     const UNIT: Duration = Duration::from_millis(10);
 
     fn capture(threaded: bool) -> (Vec<String>, Duration) {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        let took = bookrank(Rc::new(move |l| sink.borrow_mut().push(l)), UNIT, threaded);
-        let v = lines.borrow().clone();
-        (v, took)
+        let mut took = Duration::ZERO;
+        let lines = support::capture(|out| took = bookrank(out, UNIT, threaded));
+        (lines, took)
     }
 
     #[test]

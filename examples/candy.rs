@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use weft::sync::{BoundedSemaphore, Lock};
 use weft::{sleep_until, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// Candy slots in the machine.
 const MAX: usize = 5;
@@ -109,26 +110,17 @@ fn candy(out: Out, unit: Duration) {
 }
 
 fn main() {
-    candy(
-        Rc::new(|line| println!("{line}")),
-        Duration::from_millis(10),
-    );
+    candy(Rc::new(support::print), Duration::from_millis(10));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use crate::support::capture;
 
     #[test]
     fn runs() {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        candy(
-            Rc::new(move |l| sink.borrow_mut().push(l)),
-            Duration::from_millis(20),
-        );
-        let got = lines.borrow().clone();
+        let got = capture(|out| candy(out, Duration::from_millis(20)));
         let full = "Refilling candy... full, skipping (Semaphore released too many times)";
         let expected = [
             "THE CANDY MACHINE (full with 5 bars)!",

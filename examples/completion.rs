@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use weft::sync::Queue;
 use weft::{sleep_until, task, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// A site: its URL, the simulated latency in units, and what fetching it gives.
 struct Site {
@@ -107,26 +108,17 @@ fn completion_service(out: Out, unit: Duration) {
 }
 
 fn main() {
-    completion_service(
-        Rc::new(|line| println!("{line}")),
-        Duration::from_millis(10),
-    );
+    completion_service(Rc::new(support::print), Duration::from_millis(10));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use crate::support::capture;
 
     #[test]
     fn runs() {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        completion_service(
-            Rc::new(move |l| sink.borrow_mut().push(l)),
-            Duration::from_millis(10),
-        );
-        let got = lines.borrow().clone();
+        let got = capture(|out| completion_service(out, Duration::from_millis(10)));
         assert_eq!(
             got,
             [

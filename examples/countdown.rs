@@ -27,6 +27,8 @@ use std::time::Duration;
 use weft::sync::{Condition, Event, Mutex};
 use weft::{sleep, spawn, task, yield_now, Runtime};
 
+mod support;
+
 /// AS-01: the seed's `TaskScheduler` with three generator tasks.
 fn round_robin(out: impl Fn(String) + Clone + 'static) {
     let rt = Runtime::new().expect("runtime");
@@ -201,7 +203,7 @@ fn timer(out: impl Fn(String) + Clone + 'static, interval: Duration) {
 }
 
 fn main() {
-    let print = |line: String| println!("{line}");
+    let print = support::print;
     match std::env::args().nth(1).as_deref() {
         None | Some("yield") => round_robin(print),
         Some("sleep") => with_sleep(print, Duration::from_millis(20)),
@@ -209,27 +211,17 @@ fn main() {
         Some("terminate-cancel") => terminate(print, Duration::from_millis(50), true),
         Some("started") => started(print, Duration::from_millis(20)),
         Some("timer") => timer(print, Duration::from_millis(20)),
-        Some(other) => {
-            eprintln!(
-                "unknown variant {other:?}; use one of: yield, sleep, terminate, terminate-cancel, started, timer"
-            );
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(
+            other,
+            "yield, sleep, terminate, terminate-cancel, started, timer",
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-
-    fn capture(f: impl FnOnce(Rc<dyn Fn(String)>)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn as01_round_robin_prints_the_32_lines() {

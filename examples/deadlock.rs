@@ -33,7 +33,8 @@ use std::rc::Rc;
 use weft::sync::{acquire_ordered, Lock};
 use weft::{current, task, yield_now, RunError, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// A task's body, boxed so the variants can share one spawning helper.
 type Body = Box<dyn FnOnce()>;
@@ -133,31 +134,20 @@ fn nested(out: Out) {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     match std::env::args().nth(1).as_deref() {
         None | Some("cycle") => two_locks(print, Variant::Cycle),
         Some("no-yield") => two_locks(print, Variant::NoYield),
         Some("ordered") => two_locks(print, Variant::Ordered),
         Some("nested") => nested(print),
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: cycle, no-yield, ordered, nested");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "cycle, no-yield, ordered, nested"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-
-    fn capture(f: impl FnOnce(Out)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn opposite_order_with_a_yield_is_reported_as_a_deadlock() {

@@ -33,7 +33,8 @@ use std::rc::Rc;
 
 use weft::{current, task, yield_now, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// Bytes in the simulated reply's body.
 const PAGE: usize = 20_000;
@@ -194,14 +195,11 @@ fn demo(out: Out, shared: bool) {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     match std::env::args().nth(1).as_deref() {
         None | Some("task-local") => demo(print, false),
         Some("shared") => demo(print, true),
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: task-local, shared");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "task-local, shared"),
     }
 }
 
@@ -210,11 +208,7 @@ mod tests {
     use super::*;
 
     fn capture(shared: bool) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        demo(Rc::new(move |l| sink.borrow_mut().push(l)), shared);
-        let v = lines.borrow().clone();
-        v
+        support::capture(|out| demo(out, shared))
     }
 
     #[test]

@@ -28,7 +28,8 @@ use std::rc::Rc;
 use weft::sync::{acquire_ordered, Lock};
 use weft::{current, task, yield_now, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 const NSTICKS: usize = 5;
 
@@ -70,19 +71,17 @@ fn dine(out: Out, meals: usize) {
 }
 
 fn main() {
-    dine(Rc::new(|line| println!("{line}")), 3);
+    dine(Rc::new(support::print), 3);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::capture;
 
     #[test]
     fn runs() {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        dine(Rc::new(move |l| sink.borrow_mut().push(l)), 3);
-        let got: Vec<String> = lines.borrow().clone();
+        let got = capture(|out| dine(out, 3));
         let expected = [0, 2, 4, 3, 2, 3, 1, 3, 2, 0, 1, 4, 1, 0, 4]
             .iter()
             .map(|n| format!("philosopher {n} eating"))

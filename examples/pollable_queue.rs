@@ -15,6 +15,8 @@ use std::thread;
 use weft::bridge::{select, PollableQueue, Selectable, TryGetError};
 use weft::Runtime;
 
+mod support;
+
 /// Selects over the queues still open until all are disconnected; each
 /// round takes one item from every ready queue, in list order, via `take`.
 fn consume(
@@ -106,30 +108,18 @@ fn live(n: u32, out: impl Fn(String) + 'static) {
 }
 
 fn main() {
-    let print = |line: String| println!("{line}");
+    let print = support::print;
     match std::env::args().nth(1).as_deref() {
         None | Some("seed") => seed(print),
         Some("live") => live(10_000, print),
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: seed, live");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "seed, live"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    fn capture(f: impl FnOnce(Rc<dyn Fn(String)>)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn as03_seed_prints_the_four_items_in_select_order() {

@@ -41,7 +41,8 @@ use std::time::Duration;
 use weft::sync::{Condition, Event, Mutex, Queue};
 use weft::{current, sleep, task, yield_now, JoinHandle, RunError, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// The seed's "random" integers, from its sample outputs.
 const CONDITION_INTS: [u32; 2] = [159, 116];
@@ -213,7 +214,7 @@ fn sentinel(out: Out) {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     let interval = Duration::from_millis(20);
     match std::env::args().nth(1).as_deref() {
         None | Some("condition") => condition(print, interval, true),
@@ -222,29 +223,20 @@ fn main() {
         Some("event-consumer-first") => event(print, interval, true),
         Some("queue") => queue(print, interval),
         Some("sentinel") => sentinel(print),
-        Some(other) => {
-            eprintln!(
-                "unknown variant {other:?}; use one of: condition, condition-forever, event, \
-                 event-consumer-first, queue, sentinel"
-            );
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(
+            other,
+            "condition, condition-forever, event, \
+                 event-consumer-first, queue, sentinel",
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::capture;
 
     const T: Duration = Duration::from_millis(5);
-
-    fn capture(f: impl FnOnce(Out)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
 
     const CONDITION_17: [&str; 17] = [
         "condition acquired by Thread-1",

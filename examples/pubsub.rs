@@ -27,7 +27,8 @@ use std::rc::Rc;
 use weft::sync::Queue;
 use weft::{spawn, JoinHandle, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 /// Anything that can receive an exchange's messages (the seed's "any object
 /// with a `send()` method").
@@ -211,20 +212,13 @@ fn demo(out: Out) {
 fn main() {
     // The demo reports the deliberate panic itself; keep stderr quiet.
     std::panic::set_hook(Box::new(|_| {}));
-    demo(Rc::new(|line| println!("{line}")));
+    demo(Rc::new(support::print));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn capture(f: impl FnOnce(Out)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn runs() {

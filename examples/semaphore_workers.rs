@@ -21,7 +21,8 @@ use std::rc::Rc;
 use weft::sync::Semaphore;
 use weft::{task, yield_now, RunError, Runtime};
 
-type Out = Rc<dyn Fn(String)>;
+mod support;
+use support::Out;
 
 const NWORKERS: usize = 10;
 
@@ -66,30 +67,19 @@ fn pool(out: Out, releases: usize, daemon: bool, one_by_one: bool) {
 }
 
 fn main() {
-    let print: Out = Rc::new(|line| println!("{line}"));
+    let print: Out = Rc::new(support::print);
     match std::env::args().nth(1).as_deref() {
         None | Some("ten") => pool(print, NWORKERS, false, false),
         Some("two") => pool(print, 2, false, true),
         Some("two-daemon") => pool(print, 2, true, true),
-        Some(other) => {
-            eprintln!("unknown variant {other:?}; use one of: ten, two, two-daemon");
-            std::process::exit(2);
-        }
+        Some(other) => support::unknown_variant(other, "ten, two, two-daemon"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-
-    fn capture(f: impl FnOnce(Out)) -> Vec<String> {
-        let lines = Rc::new(RefCell::new(Vec::new()));
-        let sink = lines.clone();
-        f(Rc::new(move |l| sink.borrow_mut().push(l)));
-        let v = lines.borrow().clone();
-        v
-    }
+    use crate::support::capture;
 
     #[test]
     fn ten_releases_let_the_workers_go_in_spawn_order() {
