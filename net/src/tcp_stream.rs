@@ -82,12 +82,7 @@ impl TcpStream {
     ///
     /// Panics outside a green thread.
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        if timeout == Duration::ZERO {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "cannot set a 0 duration timeout",
-            ));
-        }
+        let timeout = timeouts::nonzero(timeout)?;
         TcpStream::connect_deadline(*addr, timeouts::deadline(Some(timeout)))
     }
 

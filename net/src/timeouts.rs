@@ -54,12 +54,17 @@ pub(crate) fn deadline(timeout: Option<Duration>) -> Option<Instant> {
 }
 
 /// std rejects a zero timeout, since it cannot mean "wait forever"; so do we.
-fn check(timeout: Option<Duration>) -> io::Result<Option<Duration>> {
-    if timeout == Some(Duration::ZERO) {
+pub(crate) fn nonzero(timeout: Duration) -> io::Result<Duration> {
+    if timeout == Duration::ZERO {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "cannot set a 0 duration timeout",
         ));
     }
     Ok(timeout)
+}
+
+/// A socket timeout as given to a setter: `None` or a nonzero duration.
+fn check(timeout: Option<Duration>) -> io::Result<Option<Duration>> {
+    timeout.map(nonzero).transpose()
 }
