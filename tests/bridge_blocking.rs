@@ -1,18 +1,18 @@
 //! spawn_blocking: work on OS worker threads while the loop runs on.
 
+mod util;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use util::block_on;
 use weft::{sleep, spawn, spawn_blocking, JoinError, Runtime};
 
 #[test]
 fn the_value_comes_back_to_the_caller() {
-    let v = Runtime::new()
-        .unwrap()
-        .block_on(|| spawn_blocking(|| 2i32.pow(3)))
-        .unwrap();
+    let v = block_on(|| spawn_blocking(|| 2i32.pow(3)));
     assert_eq!(v.unwrap(), 8);
 }
 
@@ -43,20 +43,17 @@ fn a_panic_on_the_worker_reaches_the_caller_as_err_and_the_pool_goes_on() {
 fn ticks_continue_during_an_offloaded_job() {
     let ticks = Arc::new(AtomicUsize::new(0));
     let seen = ticks.clone();
-    Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let ticker = weft::task::Builder::new()
-                .daemon(true)
-                .spawn(move || loop {
-                    sleep(Duration::from_millis(10));
-                    seen.fetch_add(1, Ordering::SeqCst);
-                })
-                .unwrap();
-            spawn_blocking(|| thread::sleep(Duration::from_millis(200))).unwrap();
-            drop(ticker);
-        })
-        .unwrap();
+    block_on(move || {
+        let ticker = weft::task::Builder::new()
+            .daemon(true)
+            .spawn(move || loop {
+                sleep(Duration::from_millis(10));
+                seen.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        spawn_blocking(|| thread::sleep(Duration::from_millis(200))).unwrap();
+        drop(ticker);
+    });
     let n = ticks.load(Ordering::SeqCst);
     assert!(n >= 5, "only {n} ticks while the job ran on a worker");
 }
@@ -101,17 +98,14 @@ fn the_pool_never_runs_more_jobs_at_once_than_max_blocking_threads() {
 
 #[test]
 fn a_caller_parked_on_a_job_is_not_a_deadlock_and_can_be_cancelled() {
-    let r = Runtime::new()
-        .unwrap()
-        .block_on(|| {
-            let waiter = spawn(|| spawn_blocking(|| thread::sleep(Duration::from_secs(1))));
-            sleep(Duration::from_millis(20));
-            waiter.cancel();
-            let started = Instant::now();
-            let r = waiter.join();
-            (r.is_err(), started.elapsed())
-        })
-        .unwrap();
+    let r = block_on(|| {
+        let waiter = spawn(|| spawn_blocking(|| thread::sleep(Duration::from_secs(1))));
+        sleep(Duration::from_millis(20));
+        waiter.cancel();
+        let started = Instant::now();
+        let r = waiter.join();
+        (r.is_err(), started.elapsed())
+    });
     assert!(r.0, "the cancelled caller returned a value");
     assert!(
         r.1 < Duration::from_millis(500),

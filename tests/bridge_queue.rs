@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use util::{poll_readable, thread_cpu_time, unread_bytes, XorShift};
+use util::{block_on, poll_readable, thread_cpu_time, unread_bytes, XorShift};
 use weft::bridge::{
     GetError, GetTimeoutError, PollableQueue, PutError, PutTimeoutError, TryGetError, TryPutError,
 };
@@ -50,18 +50,15 @@ fn eight_producers_reach_one_green_consumer_exactly_once_in_order() {
             })
         })
         .collect();
-    let next = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let mut next = vec![0u64; PRODUCERS as usize];
-            for v in collect(&q) {
-                let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
-                assert_eq!(i, next[p], "producer {p}: out of order or duplicated");
-                next[p] += 1;
-            }
-            next
-        })
-        .unwrap();
+    let next = block_on(move || {
+        let mut next = vec![0u64; PRODUCERS as usize];
+        for v in collect(&q) {
+            let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
+            assert_eq!(i, next[p], "producer {p}: out of order or duplicated");
+            next[p] += 1;
+        }
+        next
+    });
     for p in producers {
         p.join().unwrap();
     }
@@ -93,22 +90,19 @@ fn bursts_with_random_pauses_lose_no_wakeup() {
         }
         n
     });
-    let received = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let mut rng = XorShift::new(42);
-            let mut expect = 0u32;
-            while let Some(v) = patient_get(&q) {
-                assert_eq!(v, expect);
-                expect += 1;
-                // The consumer pauses too, so both sides get to be the slow one.
-                if rng.below(64) == 0 {
-                    sleep(Duration::from_micros(rng.below(300)));
-                }
+    let received = block_on(move || {
+        let mut rng = XorShift::new(42);
+        let mut expect = 0u32;
+        while let Some(v) = patient_get(&q) {
+            assert_eq!(v, expect);
+            expect += 1;
+            // The consumer pauses too, so both sides get to be the slow one.
+            if rng.below(64) == 0 {
+                sleep(Duration::from_micros(rng.below(300)));
             }
-            expect
-        })
-        .unwrap();
+        }
+        expect
+    });
     let sent = producer.join().unwrap();
     assert_eq!(received, sent);
     assert_eq!(sizes_rx.iter().count(), BURSTS);
@@ -131,10 +125,7 @@ fn a_flood_of_puts_with_no_consumer_never_blocks_the_producer() {
         .expect("the producer blocked with nobody consuming");
     // Coalesced: the whole flood rang the doorbell once.
     assert_eq!(unread_bytes(q.as_raw_fd()), 1);
-    let count = Runtime::new()
-        .unwrap()
-        .block_on(move || collect(&q).len())
-        .unwrap();
+    let count = block_on(move || collect(&q).len());
     assert_eq!(count, N);
 }
 
@@ -235,10 +226,7 @@ fn dropping_the_last_sender_wakes_a_parked_green_consumer() {
         thread::sleep(Duration::from_millis(30));
         drop(tx);
     });
-    let r = Runtime::new()
-        .unwrap()
-        .block_on(move || q.get_timeout(PATIENCE))
-        .unwrap();
+    let r = block_on(move || q.get_timeout(PATIENCE));
     dropper.join().unwrap();
     assert_eq!(r, Err(GetTimeoutError::Closed));
 }
@@ -253,10 +241,7 @@ fn a_consumer_parked_on_a_queue_with_live_producers_is_not_a_deadlock() {
         tx
     });
     // Nothing else can wake the loop for 100 ms; it must wait, not report.
-    let got = Runtime::new()
-        .unwrap()
-        .block_on(move || patient_get(&q))
-        .unwrap();
+    let got = block_on(move || patient_get(&q));
     assert_eq!(got, Some("late"));
     drop(producer.join().unwrap());
 }
@@ -266,24 +251,21 @@ fn green_producers_feed_an_os_thread_consumer() {
     let q = PollableQueue::new().unwrap();
     let tx = q.sender();
     let consumer = thread::spawn(move || collect(&q));
-    Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let handles: Vec<_> = (0..3)
-                .map(|t| {
-                    let tx = tx.clone();
-                    spawn(move || {
-                        for i in 0..20 {
-                            tx.put(t * 100 + i).unwrap();
-                            sleep(Duration::from_millis(1));
-                        }
-                    })
+    block_on(move || {
+        let handles: Vec<_> = (0..3)
+            .map(|t| {
+                let tx = tx.clone();
+                spawn(move || {
+                    for i in 0..20 {
+                        tx.put(t * 100 + i).unwrap();
+                        sleep(Duration::from_millis(1));
+                    }
                 })
-                .collect();
-            drop(tx);
-            handles.into_iter().for_each(|h| h.join().unwrap());
-        })
-        .unwrap();
+            })
+            .collect();
+        drop(tx);
+        handles.into_iter().for_each(|h| h.join().unwrap());
+    });
     let got = consumer.join().unwrap();
     assert_eq!(got.len(), 60);
     for t in 0..3 {
@@ -302,18 +284,15 @@ fn get_timeout_times_out_on_os_threads_and_green_threads() {
         Err(GetTimeoutError::Timeout)
     );
     assert!(t.elapsed() >= Duration::from_millis(30));
-    let q = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let t = Instant::now();
-            assert_eq!(
-                q.get_timeout(Duration::from_millis(30)),
-                Err(GetTimeoutError::Timeout)
-            );
-            assert!(t.elapsed() >= Duration::from_millis(30));
-            q
-        })
-        .unwrap();
+    let q = block_on(move || {
+        let t = Instant::now();
+        assert_eq!(
+            q.get_timeout(Duration::from_millis(30)),
+            Err(GetTimeoutError::Timeout)
+        );
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        q
+    });
     tx.put(5).unwrap();
     assert_eq!(q.get_timeout(Duration::from_millis(30)), Ok(5));
 }
@@ -354,23 +333,20 @@ fn a_bounded_queue_parks_a_green_producer_and_the_loop_runs_on() {
         }
         got
     });
-    let ticks = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let producer = spawn(move || {
-                for i in 0..20 {
-                    tx.put(i).unwrap();
-                }
-            });
-            let mut ticks = 0;
-            while !producer.is_finished() {
-                ticks += 1;
-                sleep(Duration::from_millis(1));
+    let ticks = block_on(move || {
+        let producer = spawn(move || {
+            for i in 0..20 {
+                tx.put(i).unwrap();
             }
-            producer.join().unwrap();
-            ticks
-        })
-        .unwrap();
+        });
+        let mut ticks = 0;
+        while !producer.is_finished() {
+            ticks += 1;
+            sleep(Duration::from_millis(1));
+        }
+        producer.join().unwrap();
+        ticks
+    });
     assert_eq!(consumer.join().unwrap(), (0..20).collect::<Vec<_>>());
     assert!(
         ticks > 1,
@@ -421,17 +397,11 @@ fn a_queue_can_be_waited_on_in_one_runtime_then_another() {
             tx.put(i).unwrap();
         }
     });
-    let q = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            assert_eq!(patient_get(&q), Some(0));
-            q
-        })
-        .unwrap();
-    let last = Runtime::new()
-        .unwrap()
-        .block_on(move || patient_get(&q))
-        .unwrap();
+    let q = block_on(move || {
+        assert_eq!(patient_get(&q), Some(0));
+        q
+    });
+    let last = block_on(move || patient_get(&q));
     feeder.join().unwrap();
     assert_eq!(last, Some(1));
 }
@@ -440,19 +410,16 @@ fn a_queue_can_be_waited_on_in_one_runtime_then_another() {
 fn a_second_green_waiter_on_one_queue_is_refused_loudly() {
     let q = std::rc::Rc::new(PollableQueue::<u8>::new().unwrap());
     let tx = q.sender();
-    let r = Runtime::new()
-        .unwrap()
-        .block_on(move || {
-            let q2 = q.clone();
-            let first = spawn(move || q2.get_timeout(Duration::from_millis(200)));
-            weft::yield_now();
-            let second = spawn(move || q.get());
-            let second = second.join();
-            let first = first.join().unwrap();
-            drop(tx);
-            (first, second.is_err())
-        })
-        .unwrap();
+    let r = block_on(move || {
+        let q2 = q.clone();
+        let first = spawn(move || q2.get_timeout(Duration::from_millis(200)));
+        weft::yield_now();
+        let second = spawn(move || q.get());
+        let second = second.join();
+        let first = first.join().unwrap();
+        drop(tx);
+        (first, second.is_err())
+    });
     assert_eq!(r, (Err(GetTimeoutError::Timeout), true));
 }
 

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
+use util::block_on;
 use weft::net::TcpListener;
 
 /// Collects what the server logs through `tracing`.
@@ -73,25 +74,22 @@ fn start_server(log: Captured) -> (SocketAddr, Arc<AtomicBool>, thread::JoinHand
             .with_writer(move || log.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-        weft::Runtime::new()
-            .unwrap()
-            .block_on(move || {
-                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                weft::task::Builder::new()
-                    .daemon(true)
-                    .spawn(move || loop {
-                        let (conn, _) = listener.accept().unwrap();
-                        weft::spawn(move || {
-                            let _ = util::echo_lines(&conn);
-                        });
-                    })
-                    .unwrap();
-                while !stopped.load(Ordering::Relaxed) {
-                    weft::sleep(Duration::from_millis(20));
-                }
-            })
-            .unwrap();
+        block_on(move || {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            weft::task::Builder::new()
+                .daemon(true)
+                .spawn(move || loop {
+                    let (conn, _) = listener.accept().unwrap();
+                    weft::spawn(move || {
+                        let _ = util::echo_lines(&conn);
+                    });
+                })
+                .unwrap();
+            while !stopped.load(Ordering::Relaxed) {
+                weft::sleep(Duration::from_millis(20));
+            }
+        });
     });
     (rx.recv().unwrap(), stop, thread)
 }

@@ -10,12 +10,9 @@ use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
 
+use util::{block_on, tcp_pair};
 use weft::net::{ListenOptions, TcpListener, TcpStream};
-use weft::{spawn, JoinError, Runtime};
-
-fn block_on<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
-    Runtime::new().unwrap().block_on(f).unwrap()
-}
+use weft::{spawn, JoinError};
 
 fn free_port() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -246,9 +243,7 @@ fn a_reset_in_the_middle_of_a_write_fails_only_that_connection() {
 #[test]
 fn writing_to_a_closed_peer_is_an_error_not_a_signal() {
     let err = block_on(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
+        let (client, server) = tcp_pair();
         drop(client);
         let mut buf = [0; 1];
         assert_eq!((&server).read(&mut buf).unwrap(), 0); // end of file first

@@ -1,14 +1,13 @@
 //! UDP over loopback: datagrams, connected sockets, timeouts.
 
+mod util;
+
 use std::io;
 use std::time::Duration;
 
+use util::block_on;
 use weft::net::UdpSocket;
-use weft::{spawn, Runtime};
-
-fn block_on<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
-    Runtime::new().unwrap().block_on(f).unwrap()
-}
+use weft::spawn;
 
 #[test]
 fn recv_from_parks_until_a_datagram_arrives() {

@@ -1,21 +1,20 @@
 //! Unix-domain streams: listener, connect, pair, line echo.
 
+mod util;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use util::block_on;
 use weft::net::{UnixListener, UnixStream};
-use weft::{spawn, Runtime};
+use weft::spawn;
 
 fn socket_path(name: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("weft-{}-{name}.sock", std::process::id()));
     let _ = std::fs::remove_file(&p);
     p
-}
-
-fn block_on<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
-    Runtime::new().unwrap().block_on(f).unwrap()
 }
 
 #[test]

@@ -26,6 +26,16 @@ fn waiters(cond: &Rc<Condition>, log: &Log, n: usize) -> Vec<JoinHandle<()>> {
         .collect()
 }
 
+/// Spawns a task that waits on `cond` for at most `timeout`; it returns
+/// whether it was notified.
+fn timed_waiter(cond: &Rc<Condition>, timeout: Duration) -> JoinHandle<bool> {
+    let cond = cond.clone();
+    spawn(move || {
+        let mut g = cond.lock();
+        cond.wait_timeout(&mut g, timeout)
+    })
+}
+
 #[test]
 fn notify_n_wakes_the_n_oldest_waiters() {
     let log = Log::new();
@@ -106,16 +116,8 @@ fn timeout_racing_a_notify_is_resolved_once() {
     // The timer fires first: the notification goes to the next waiter.
     block_on(|| {
         let cond = Rc::new(Condition::new());
-        let c = cond.clone();
-        let early = spawn(move || {
-            let mut g = c.lock();
-            c.wait_timeout(&mut g, Duration::from_millis(10))
-        });
-        let c = cond.clone();
-        let patient = spawn(move || {
-            let mut g = c.lock();
-            c.wait_timeout(&mut g, Duration::from_secs(10))
-        });
+        let early = timed_waiter(&cond, Duration::from_millis(10));
+        let patient = timed_waiter(&cond, Duration::from_secs(10));
         yield_now();
         std::thread::sleep(Duration::from_millis(30)); // past the early deadline
         yield_now(); // the loop turns and fires the early timer
@@ -128,16 +130,8 @@ fn timeout_racing_a_notify_is_resolved_once() {
     // The notify comes first: the waiter reports it, the late timer is moot.
     block_on(|| {
         let cond = Rc::new(Condition::new());
-        let c = cond.clone();
-        let early = spawn(move || {
-            let mut g = c.lock();
-            c.wait_timeout(&mut g, Duration::from_millis(10))
-        });
-        let c = cond.clone();
-        let patient = spawn(move || {
-            let mut g = c.lock();
-            c.wait_timeout(&mut g, Duration::from_millis(50))
-        });
+        let early = timed_waiter(&cond, Duration::from_millis(10));
+        let patient = timed_waiter(&cond, Duration::from_millis(50));
         yield_now();
         std::thread::sleep(Duration::from_millis(30));
         let g = cond.lock();

@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use weft::net::TcpStream;
+use weft::net::{TcpListener, TcpStream};
 use weft::{DeadlockReport, RunError, Runtime};
 
 /// Lines written by green threads, in the order they were written.
@@ -89,6 +89,14 @@ pub fn spawn_named<T: 'static>(name: &str, f: impl FnOnce() -> T + 'static) -> w
         .name(name.to_owned())
         .spawn(f)
         .unwrap()
+}
+
+/// A connected pair of green TCP streams on 127.0.0.1: `(client, server)`.
+pub fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
 }
 
 /// Serves the seed's line protocol on `conn` until end of file: each line
