@@ -1,5 +1,6 @@
 //! The engine shared by `Queue`, `LifoQueue` and `PriorityQueue`: storage
-//! in some order, plus FIFO lists of parked getters, putters and joiners.
+//! in some order, plus FIFO lists of parked getters, putters and joiners. The
+//! public API over it is written once, by `queue_api!`.
 //!
 //! Items are handed over directly: a `put` that finds a getter parked gives
 //! the item to the oldest one, and a `get` that frees a slot in a full queue
