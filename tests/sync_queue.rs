@@ -339,3 +339,14 @@ fn try_put_error_variants_match_crossbeam_style() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn debug_output_names_each_queue_type() {
+    block_on(|| {
+        assert!(format!("{:?}", Queue::<u8>::new(0)).starts_with("Queue {"));
+        assert!(format!("{:?}", weft::sync::LifoQueue::<u8>::new(0)).starts_with("LifoQueue {"));
+        assert!(
+            format!("{:?}", weft::sync::PriorityQueue::<u8>::new(0)).starts_with("PriorityQueue {")
+        );
+    });
+}

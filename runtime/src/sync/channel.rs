@@ -239,9 +239,10 @@ impl<T, O: Order<T>> Channel<T, O> {
     }
 }
 
-impl<T, O: Order<T>> fmt::Debug for Channel<T, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Queue")
+impl<T, O: Order<T>> Channel<T, O> {
+    /// Writes the queue's state under the public type's `name`.
+    pub(super) fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
             .field("qsize", &self.qsize())
             .field("maxsize", &self.maxsize)
             .field("unfinished", &self.unfinished.get())

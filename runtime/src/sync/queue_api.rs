@@ -182,7 +182,7 @@ macro_rules! queue_api {
 
         impl<T $(: $bound)?> ::std::fmt::Debug for $queue<T> {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                ::std::fmt::Debug::fmt(&self.inner, f)
+                self.inner.debug_as(stringify!($queue), f)
             }
         }
     };
