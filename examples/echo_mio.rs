@@ -5,8 +5,9 @@
 //! cargo run --release --example echo_mio -- [--addr 127.0.0.1:16000] [--proto raw]
 //! ```
 //!
-//! One thread, edge-triggered: every readiness event reads until `WouldBlock`
-//! into one shared scratch buffer and writes straight back; only bytes the
+//! One thread, edge-triggered: every readiness event reads until the socket
+//! is drained (`WouldBlock`, or a read shorter than the buffer) into one
+//! shared scratch buffer and writes straight back; only bytes the
 //! peer's window refuses are copied into the connection's own buffer, and
 //! reading pauses while that buffer is full. Connections live in a slab
 //! indexed by their mio token. Only `--proto raw` is served.
@@ -94,6 +95,11 @@ impl Connection {
                 self.pending.extend_from_slice(&data[written..]);
             } else {
                 self.pending.extend_from_slice(data);
+            }
+            if n < scratch.len() {
+                // A short read drained the socket: skip the read that would
+                // only say `WouldBlock`. Bytes arriving later raise a new edge.
+                return Ok(true);
             }
         }
     }
