@@ -272,15 +272,19 @@ impl Core {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Ready;
                 t.wake = wake;
-                if wake == Wake::TimedOut {
-                    t.timer = None;
-                }
-                Some(reason)
+                Some((reason, t.timer.take()))
             }
             _ => None,
         });
         match woke.flatten() {
-            Some(reason) => {
+            Some((reason, timer)) => {
+                // Retire the park's deadline now, not when the task resumes:
+                // it may expire in this very turn, and the timer loop must
+                // not pop (and free) a key the task would later remove again.
+                // A timed-out park's entry was already popped.
+                if let (Some(key), Wake::Unparked) = (timer, wake) {
+                    self.timers.borrow_mut().remove(key);
+                }
                 if reason.is_external() {
                     self.external.set(self.external.get() - 1);
                 }
