@@ -9,8 +9,11 @@
 # another (LOAD_CPU, default 1), for every connection count in CONNS and
 # message size in SIZES, REPEATS times for DURATION seconds; the table shows
 # the median of the repeats. Server CPU time is utime+stime from
-# /proc/PID/stat across the load run, memory is VmRSS (sampled half way
-# through the load) and VmHWM from /proc/PID/status.
+# /proc/PID/stat across the load run (connection set-up included), memory is
+# VmRSS (the last sample, every 0.1 s, while the load ran) and VmHWM from
+# /proc/PID/status. The machine's load average is printed before and after:
+# on a shared machine the timed figures move with it, the counted ones below
+# do not.
 #
 # Then a deterministic pass with the fixed-count client echo_rounds: syscalls
 # and context switches per round trip from `perf stat` tracepoints (when perf
@@ -98,6 +101,7 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # ---- the timed load runs ---------------------------------------------------
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ $LOAD == 1 ]]; then
 RAW=$OUT/load.csv
 echo "server,conns,size,rep,rtt_per_s,p99_us,cpu_ns_per_rt,rss_kb,hwm_kb,errors" >"$RAW"
@@ -113,8 +117,15 @@ for conns in $CONNS; do
                     --size "$size" --duration "$DURATION" >"$log.load" 2>&1 &
                 lpid=$!
                 PIDS+=("$lpid")
-                sleep "$(awk -v d="$DURATION" 'BEGIN {print d / 2}')"
-                rss=$(status_kb "$SPID" VmRSS)
+                # VmRSS as last seen while the load ran (read with builtins
+                # only, so the sampling forks nothing on the load's core).
+                rss=0
+                while kill -0 "$lpid" 2>/dev/null; do
+                    while read -r key value _; do
+                        [[ $key == VmRSS: ]] && rss=$value
+                    done <"/proc/$SPID/status"
+                    sleep 0.1
+                done
                 wait "$lpid" || { echo "echo_load failed against $server:" >&2; cat "$log.load" >&2; exit 1; }
                 t1=$(cpu_ticks "$SPID")
                 hwm=$(status_kb "$SPID" VmHWM)
@@ -148,7 +159,7 @@ median_table() {
         function ratio(x, base) { return base > 0 ? sprintf("%.2f", x / base) : "-" }
         END {
             ns = split(servers, s, " ")
-            print "| server | conns | size | round trips/s | ×mio | p99 µs | ×mio | server CPU ns/rt | ×mio | RSS KiB | ×mio | HWM KiB | ×mio | errors |"
+            print "| server | conns | size | round trips/s | ×mio | p99 µs | ×mio | server CPU ns/rt | ×mio | RSS under load KiB | ×mio | HWM KiB | ×mio | errors |"
             print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             for (o = 1; o <= cases; o++) {
                 split(order[o], cs, ",")
@@ -171,6 +182,8 @@ echo
 echo "## Load runs (median of $REPEATS × ${DURATION} s; raw: $RAW)"
 echo
 median_table "$RAW"
+echo
+echo "load average after the load runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
 # ---- the deterministic pass --------------------------------------------------
