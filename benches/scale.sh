@@ -21,8 +21,8 @@
 # processes use (a compiler or linker uses a few thousand maps at most).
 set -euo pipefail
 
-COUNTS=${COUNTS:-"10000 30000"}
-SERVERS=${SERVERS:-"weft mio tokio threads"}
+COUNTS=${COUNTS-"10000 30000"}
+SERVERS=${SERVERS-"weft mio tokio threads"}
 MAP_DEMO=${MAP_DEMO:-1}
 DEMO_MAP_COUNT=${DEMO_MAP_COUNT:-20000}
 DEMO_CONNS=${DEMO_CONNS:-12000}
@@ -83,14 +83,20 @@ start_server() {
 
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
-# open_idle N LOG: starts idle_clients against SADDR and waits until it holds
+# open_idle N LOG [TIMEOUT_S]: starts idle_clients against SADDR and waits until it holds
 # its connections (or exits); sets CPID and RESULT.
 open_idle() {
     rm -f "$2"
     "$BIN/idle_clients" --addr "$SADDR" --connections "$1" >"$2" 2>"$2.err" &
     CPID=$!
     PIDS+=("$CPID")
+    local deadline=$((SECONDS + ${3:-600}))
     while ! grep -q '^holding' "$2" 2>/dev/null; do
+        if ((SECONDS > deadline)); then
+            echo "idle_clients did not finish within ${3:-600} s; stopping it" >&2
+            kill "$CPID" 2>/dev/null || true
+            break
+        fi
         if ! kill -0 "$CPID" 2>/dev/null; then
             echo "idle_clients exited early:" >&2
             cat "$2.err" >&2
@@ -152,11 +158,13 @@ if ! sysctl -qw vm.max_map_count="$current" 2>/dev/null; then
 fi
 ORIGINAL_MAP_COUNT=$current
 log=$OUT/maplimit
-start_server weft "$log.server"
+# As a user would run it: RUST_BACKTRACE unset (printing a backtrace needs
+# memory maps too, which is exactly what has run out).
+RUST_BACKTRACE=0 start_server weft "$log.server"
 sysctl -qw vm.max_map_count="$DEMO_MAP_COUNT"
 echo "vm.max_map_count lowered from $ORIGINAL_MAP_COUNT to $DEMO_MAP_COUNT; opening $DEMO_CONNS connections to echo_server."
 echo
-open_idle "$DEMO_CONNS" "$log.clients"
+open_idle "$DEMO_CONNS" "$log.clients" 120
 alive=yes
 kill -0 "$SPID" 2>/dev/null || alive=no
 maps=$( [[ $alive == yes ]] && wc -l <"/proc/$SPID/maps" || echo -)
@@ -166,12 +174,17 @@ echo "- idle_clients: \`${RESULT}\`"
 echo "- server still running: $alive; its memory maps: $maps"
 echo "- vm.max_map_count restored to $(cat /proc/sys/vm/max_map_count)"
 echo
-echo "The server's stderr (first 5 and last 5 lines of $(wc -l <"$log.server.err")):"
+lines=$(wc -l <"$log.server.err")
+echo "The server's stderr ($lines lines$( ((lines > 12)) && echo ", first 6 and last 6"), colour codes removed):"
 echo
 echo '```text'
-head -5 "$log.server.err"
-echo ...
-tail -5 "$log.server.err"
+if ((lines > 12)); then
+    head -6 "$log.server.err"
+    echo ...
+    tail -6 "$log.server.err"
+else
+    cat "$log.server.err"
+fi | sed 's/\x1b\[[0-9;]*m//g'
 echo '```'
 if [[ $alive == yes ]]; then
     kill "$CPID" 2>/dev/null || true

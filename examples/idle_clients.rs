@@ -6,14 +6,21 @@
 //! cargo run --release --example idle_clients -- --addr 127.0.0.1:16000 --connections 10000 [--hold-secs 60]
 //! ```
 //!
-//! It prints one line `RESULT opened=.. connect_failed=.. echoed=.. echo_failed=..`
-//! once every connection was opened and probed, then `holding`, and keeps the
-//! connections open for `--hold-secs` (default: until killed). A connection
-//! "echoed" when 16 bytes sent on it came back within 5 s, after all the
-//! connections were opened: so a server that reached a limit part way still
-//! shows whether it keeps serving the connections it already had. Raise
-//! `ulimit -n` first; each connection takes a descriptor here and one in the
-//! server.
+//! Each connection is probed as soon as it opens (16 bytes sent must come
+//! back within 5 s) before the next one is opened, so the client never
+//! outruns a server's accept backlog. Once all are open, every connection
+//! that echoed is probed again (stopping at the first timeout, so a hung
+//! server costs one timeout, not one per connection): a server that hit a
+//! limit part way shows whether it still serves the connections it already
+//! had. Then it prints
+//!
+//! ```text
+//! RESULT opened=.. connect_failed=.. echoed=.. echo_failed=.. still_echoing=..
+//! ```
+//!
+//! and `holding`, and keeps the connections open for `--hold-secs`
+//! (default: until killed). Raise `ulimit -n` first; each connection takes a
+//! descriptor here and one in the server.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,6 +41,7 @@ struct Outcome {
     connect_failed: usize,
     echoed: usize,
     echo_failed: usize,
+    still_echoing: usize,
 }
 
 fn main() {
@@ -77,34 +85,54 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Plan, String> {
 
 fn result_line(o: &Outcome) -> String {
     format!(
-        "RESULT opened={} connect_failed={} echoed={} echo_failed={}",
-        o.opened, o.connect_failed, o.echoed, o.echo_failed
+        "RESULT opened={} connect_failed={} echoed={} echo_failed={} still_echoing={}",
+        o.opened, o.connect_failed, o.echoed, o.echo_failed, o.still_echoing
     )
 }
 
-/// Opens the connections (stopping at the first failure to connect), then
-/// probes each one with a 16-byte echo.
+/// Opens the connections one by one, probing each (stopping at the first
+/// failure to connect), then probes again every one that echoed.
 fn open_and_probe(plan: Plan) -> (Outcome, Vec<TcpStream>) {
     let mut outcome = Outcome::default();
     let mut streams = Vec::with_capacity(plan.connections);
+    let mut echoing = Vec::with_capacity(plan.connections);
     for i in 0..plan.connections {
-        match TcpStream::connect_timeout(&plan.addr, Duration::from_secs(5)) {
-            Ok(s) => streams.push(s),
+        let mut s = match TcpStream::connect_timeout(&plan.addr, Duration::from_secs(5)) {
+            Ok(s) => s,
             Err(e) => {
                 eprintln!("idle_clients: connection {} failed: {e}", i + 1);
                 outcome.connect_failed = plan.connections - i;
                 break;
             }
+        };
+        match probe(&mut s) {
+            Ok(()) => {
+                outcome.echoed += 1;
+                echoing.push(streams.len());
+            }
+            Err(e) => {
+                if outcome.echo_failed == 0 {
+                    eprintln!("idle_clients: connection {} did not echo: {e}", i + 1);
+                }
+                outcome.echo_failed += 1;
+            }
         }
+        streams.push(s);
         if (i + 1) % 5000 == 0 {
             eprintln!("idle_clients: {} connections open", i + 1);
         }
     }
     outcome.opened = streams.len();
-    for s in &mut streams {
-        match probe(s) {
-            Ok(()) => outcome.echoed += 1,
-            Err(_) => outcome.echo_failed += 1,
+    for i in echoing {
+        match probe(&mut streams[i]) {
+            Ok(()) => outcome.still_echoing += 1,
+            // A server that stopped answering would make every probe wait
+            // out its timeout: one is enough to know.
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                eprintln!("idle_clients: a connection that echoed before timed out; not probing the rest");
+                break;
+            }
+            Err(_) => {}
         }
     }
     (outcome, streams)
@@ -161,7 +189,7 @@ mod tests {
         let (outcome, streams) = open_and_probe(plan);
         assert_eq!(
             result_line(&outcome),
-            "RESULT opened=5 connect_failed=0 echoed=3 echo_failed=2"
+            "RESULT opened=5 connect_failed=0 echoed=3 echo_failed=2 still_echoing=3"
         );
         drop(streams);
         server.join().unwrap();
