@@ -15,9 +15,10 @@
 # on a shared machine the timed figures move with it, the counted ones below
 # do not.
 #
-# Then a deterministic pass with the fixed-count client echo_rounds: syscalls
-# and context switches per round trip from `perf stat` tracepoints (when perf
-# can open them) and user-space instructions per round trip from
+# Then a counted pass with the fixed-count client echo_rounds: syscalls and
+# context switches per round trip from `perf stat` tracepoints (when perf can
+# open them; its task-clock gives a second, client-paced CPU figure) and
+# user-space instructions per round trip from
 # `valgrind --tool=callgrind` (when installed). Both take the difference of a
 # short and a long run, so start-up and connection set-up cancel out.
 #
@@ -198,7 +199,7 @@ rounds_run() {
 
 if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
     SYS=$OUT/syscalls.csv
-    echo "server,conns,size,syscalls_per_rt,cswitch_per_rt" >"$SYS"
+    echo "server,conns,size,syscalls_per_rt,cswitch_per_rt,cpu_ns_per_rt" >"$SYS"
     for conns in $CONNS; do
         for size in $SIZES; do
             for server in $SERVERS; do
@@ -206,31 +207,35 @@ if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
                 declare -A count=()
                 for rounds in "$ROUNDS_SHORT" "$ROUNDS_LONG"; do
                     start_server "$server" "$log.server"
-                    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$SPID" -o "$log.perf.$rounds" \
+                    perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$SPID" -o "$log.perf.$rounds" \
                         -- taskset -c "$LOAD_CPU" "$BIN/echo_rounds" --addr "$SADDR" --connections "$conns" \
                         --size "$size" --rounds "$rounds" >"$log.rounds.$rounds" 2>&1
                     stop_server
                     count[sys$rounds]=$(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$log.perf.$rounds")
                     count[cs$rounds]=$(awk -F, '$3 == "context-switches" {print $1}' "$log.perf.$rounds")
+                    # task-clock is in milliseconds
+                    count[ms$rounds]=$(awk -F, '$3 == "task-clock" {print $1}' "$log.perf.$rounds")
                 done
                 awk -v a="${count[sys$ROUNDS_SHORT]}" -v b="${count[sys$ROUNDS_LONG]}" \
                     -v c="${count[cs$ROUNDS_SHORT]}" -v d="${count[cs$ROUNDS_LONG]}" \
+                    -v e="${count[ms$ROUNDS_SHORT]}" -v f="${count[ms$ROUNDS_LONG]}" \
                     -v n=$((conns * (ROUNDS_LONG - ROUNDS_SHORT))) -v id="$server,$conns,$size" \
-                    'BEGIN {printf "%s,%.2f,%.2f\n", id, (b - a) / n, (d - c) / n}' >>"$SYS"
+                    'BEGIN {printf "%s,%.2f,%.3f,%.0f\n", id, (b - a) / n, (d - c) / n, (f - e) * 1e6 / n}' >>"$SYS"
                 unset count
             done
         done
     done
     echo
-    echo "## Syscalls and context switches per round trip (perf stat tracepoints; echo_rounds, $ROUNDS_LONG − $ROUNDS_SHORT rounds; raw: $SYS)"
+    echo "## Syscalls, context switches and CPU time per round trip (perf stat; echo_rounds, $ROUNDS_LONG − $ROUNDS_SHORT rounds; raw: $SYS)"
     echo
-    echo "| server | conns | size | syscalls/rt | ×mio | context switches/rt | ×mio |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    awk -F, 'NR > 1 { row[NR] = $0; if ($1 == "mio") { s[$2 "," $3] = $4; c[$2 "," $3] = $5 } }
+    echo "| server | conns | size | syscalls/rt | ×mio | context switches/rt | server CPU ns/rt (task-clock) | ×mio |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F, 'NR > 1 { row[NR] = $0; if ($1 == "mio") { s[$2 "," $3] = $4; t[$2 "," $3] = $6 } }
         END { for (i = 2; i <= NR; i++) { split(row[i], f, ",")
             k = f[2] "," f[3]
-            printf "| %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4],
-                (s[k] > 0 ? sprintf("%.2f", f[4] / s[k]) : "-"), f[5], (c[k] > 0 ? sprintf("%.2f", f[5] / c[k]) : "-") } }' "$SYS"
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4],
+                (s[k] > 0 ? sprintf("%.2f", f[4] / s[k]) : "-"), f[5], f[6],
+                (t[k] > 0 ? sprintf("%.2f", f[6] / t[k]) : "-") } }' "$SYS"
 else
     echo
     echo "(perf stat cannot open tracepoints here: no syscall counts)"

@@ -42,7 +42,9 @@ fn main() {
         eprintln!("echo_mio: cannot listen on {}: {e}", args.addr);
         std::process::exit(1)
     });
-    let local = listener.local_addr().expect("a bound listener has an address");
+    let local = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     println!("listening on {local} (raw protocol, hand-written mio loop)");
     if let Err(e) = serve(listener, None) {
         eprintln!("echo_mio: {e}");

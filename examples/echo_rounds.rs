@@ -40,7 +40,9 @@ fn main() {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Plan, String> {
     let mut plan = Plan {
-        addr: "127.0.0.1:16000".parse().expect("the default address parses"),
+        addr: "127.0.0.1:16000"
+            .parse()
+            .expect("the default address parses"),
         connections: 100,
         size: 64,
         rounds: 50,
@@ -150,7 +152,9 @@ mod tests {
     fn rejects_bad_flags() {
         let args = |a: &[&str]| parse(a.iter().map(|s| s.to_string()));
         assert!(args(&["--rounds", "0"]).unwrap_err().contains("positive"));
-        assert!(args(&["--addr", "nowhere"]).unwrap_err().contains("--addr nowhere"));
+        assert!(args(&["--addr", "nowhere"])
+            .unwrap_err()
+            .contains("--addr nowhere"));
         assert!(args(&["--size"]).unwrap_err().contains("needs a value"));
     }
 }

@@ -29,7 +29,9 @@ fn main() {
         eprintln!("echo_threads: cannot listen on {}: {e}", args.addr);
         std::process::exit(1)
     });
-    let local = listener.local_addr().expect("a bound listener has an address");
+    let local = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let proto = match args.proto {
         Proto::Raw => "raw",
         Proto::Line => "line",

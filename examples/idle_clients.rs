@@ -58,7 +58,9 @@ fn main() {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Plan, String> {
     let mut plan = Plan {
-        addr: "127.0.0.1:16000".parse().expect("the default address parses"),
+        addr: "127.0.0.1:16000"
+            .parse()
+            .expect("the default address parses"),
         connections: 10_000,
         hold: Duration::MAX,
     };
@@ -128,8 +130,15 @@ fn open_and_probe(plan: Plan) -> (Outcome, Vec<TcpStream>) {
             Ok(()) => outcome.still_echoing += 1,
             // A server that stopped answering would make every probe wait
             // out its timeout: one is enough to know.
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                eprintln!("idle_clients: a connection that echoed before timed out; not probing the rest");
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                eprintln!(
+                    "idle_clients: a connection that echoed before timed out; not probing the rest"
+                );
                 break;
             }
             Err(_) => {}

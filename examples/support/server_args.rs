@@ -73,4 +73,5 @@ impl ServerArgs {
     }
 }
 
-const USAGE: &str = "usage: [--addr IP:PORT (default 127.0.0.1:16000)] [--proto raw|line (default raw)]";
+const USAGE: &str =
+    "usage: [--addr IP:PORT (default 127.0.0.1:16000)] [--proto raw|line (default raw)]";
