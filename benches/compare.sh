@@ -2,7 +2,7 @@
 # Side-by-side raw echo comparison: weft's echo_server against a hand-written
 # mio loop, tokio's current-thread runtime and thread-per-connection std.
 #
-#   bash benches/compare.sh                  # the full run (about 8 minutes)
+#   bash benches/compare.sh                  # the full run (about 16 minutes: 8 of load runs, 8 counted)
 #   REPEATS=1 DURATION=2 bash benches/compare.sh   # a quick look
 #
 # Each server runs pinned to one core (SERVER_CPU, default 0) and echo_load to
