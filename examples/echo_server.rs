@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 
 use weft::net::{ListenOptions, TcpListener, TcpStream};
-use weft::{spawn, JoinHandle, Runtime};
+use weft::{task, JoinHandle, Runtime};
 
 /// What the server does with the bytes it receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,20 +75,25 @@ fn serve(
         // short write back until the client's (delayed) ACK of the last one.
         // A peer already gone makes this fail; its handler will see why.
         let _ = conn.set_nodelay(true);
-        let log = log.clone();
-        let handler = spawn(move || {
+        let task_log = log.clone();
+        // `Builder::spawn` returns the failure to get a stack (the kernel's
+        // map limit, say) as an error: that connection is dropped, the
+        // others keep being served and the server keeps accepting.
+        let spawned = task::Builder::new().spawn(move || {
             let result = match proto {
                 Proto::Line => echo_lines(&conn),
                 Proto::Raw => echo_raw(&conn),
             };
             if let Err(e) = result {
-                log(format!("Client error: {e}"));
+                task_log(format!("Client error: {e}"));
             }
             drop(conn);
-            log("Client closed".to_owned());
+            task_log("Client closed".to_owned());
         });
-        if limit.is_some() {
-            handlers.push(handler);
+        match spawned {
+            Ok(handler) if limit.is_some() => handlers.push(handler),
+            Ok(_) => {}
+            Err(e) => log(format!("Dropped connection from {peer}: {e}")),
         }
     }
     for h in handlers {
