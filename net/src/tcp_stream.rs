@@ -214,8 +214,15 @@ impl TcpStream {
 impl Read for &TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))
+        let n = self
+            .io
+            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))?;
+        if n < buf.len() {
+            // A short stream read emptied the receive buffer: the next read
+            // waits for readiness instead of asking the kernel first.
+            self.io.read_drained();
+        }
+        Ok(n)
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
@@ -227,8 +234,14 @@ impl Read for &TcpStream {
 impl Write for &TcpStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))
+        let n = self
+            .io
+            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))?;
+        if n < buf.len() {
+            // A short stream write filled the send buffer.
+            self.io.write_filled();
+        }
+        Ok(n)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -153,16 +153,29 @@ impl UnixStream {
 impl Read for &UnixStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))
+        let n = self
+            .io
+            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))?;
+        if n < buf.len() {
+            // A short stream read emptied the receive buffer: the next read
+            // waits for readiness instead of asking the kernel first.
+            self.io.read_drained();
+        }
+        Ok(n)
     }
 }
 
 impl Write for &UnixStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))
+        let n = self
+            .io
+            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))?;
+        if n < buf.len() {
+            // A short stream write filled the send buffer.
+            self.io.write_filled();
+        }
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {

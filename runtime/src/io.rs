@@ -23,10 +23,33 @@ use crate::park::{self, Reason, Unparker, Wake};
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 
 /// Who is parked on one registered source.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Waiters {
     reader: Option<Unparker>,
     writer: Option<Unparker>,
+    /// Whether a read might succeed: set by every read readiness event,
+    /// cleared when a read hits `WouldBlock` or drains the source. While it
+    /// is clear, a read parks at once instead of making a doomed syscall.
+    read_ready: bool,
+    /// The same for writes.
+    write_ready: bool,
+    /// The peer closed its side or the socket failed: reads (and writes)
+    /// never park again, whatever a drain hint said, so end of file and
+    /// errors are always seen.
+    closed: bool,
+}
+
+impl Default for Waiters {
+    fn default() -> Self {
+        // Nothing is known of a new source: try before parking.
+        Waiters {
+            reader: None,
+            writer: None,
+            read_ready: true,
+            write_ready: true,
+            closed: false,
+        }
+    }
 }
 
 /// The runtime's poller and its waiter table.
@@ -90,12 +113,15 @@ impl Reactor {
                     continue;
                 };
                 let err = event.is_error();
+                w.closed |= err || event.is_read_closed() || event.is_write_closed();
                 let r = if event.is_readable() || event.is_read_closed() || err {
+                    w.read_ready = true;
                     w.reader.take()
                 } else {
                     None
                 };
                 let wr = if event.is_writable() || event.is_write_closed() || err {
+                    w.write_ready = true;
                     w.writer.take()
                 } else {
                     None
@@ -315,12 +341,63 @@ impl<S: Source> Registration<S> {
         if context::with_core("Registration", |core| core.consume_budget()) {
             crate::yield_now();
         }
+        let mut ready = self.is_ready(dir);
         loop {
+            if !ready {
+                self.wait(dir, deadline)?;
+            }
             match op(&self.source) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(dir, deadline)?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.set_ready(dir, false);
+                    ready = false;
+                }
                 result => return result,
             }
         }
+    }
+
+    /// Whether an operation in `dir` is worth trying before parking.
+    #[inline]
+    fn is_ready(&self, dir: Direction) -> bool {
+        let waiters = self.reactor.waiters.borrow();
+        let w = &waiters[self.token];
+        w.closed
+            || match dir {
+                Direction::Read => w.read_ready,
+                Direction::Write => w.write_ready,
+            }
+    }
+
+    #[inline]
+    fn set_ready(&self, dir: Direction, ready: bool) {
+        let mut waiters = self.reactor.waiters.borrow_mut();
+        let w = &mut waiters[self.token];
+        match dir {
+            Direction::Read => w.read_ready = ready,
+            Direction::Write => w.write_ready = ready,
+        }
+    }
+
+    /// Tells the reactor the last read drained the source (a stream read
+    /// that returned fewer bytes than asked for): the next read parks until
+    /// new read readiness instead of first making a syscall that would only
+    /// say `WouldBlock`. Saves one syscall per request/response round trip.
+    ///
+    /// Only for byte streams (TCP, Unix streams), where a short read means
+    /// the receive buffer was empty; never after a datagram read. End of
+    /// file and errors are still seen: once the peer closes, reads stop
+    /// parking.
+    #[inline]
+    pub fn read_drained(&self) {
+        self.set_ready(Direction::Read, false);
+    }
+
+    /// Tells the reactor the last write filled the source's send buffer (a
+    /// stream write that took fewer bytes than offered): the next write parks
+    /// until write readiness instead of first trying.
+    #[inline]
+    pub fn write_filled(&self) {
+        self.set_ready(Direction::Write, false);
     }
 
     fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
