@@ -102,6 +102,9 @@ pub(crate) struct Core {
     /// Whether the running task was cancelled: checked after every switch
     /// without looking the task up.
     current_cancelled: Cell<bool>,
+    /// The running task's park sequence (a copy of its record's `seq`), so
+    /// `Unparker::current` needs no lookup.
+    current_seq: Cell<u32>,
     /// Spare coroutine boxes.
     fibers: RefCell<FiberPool>,
 }
@@ -127,6 +130,7 @@ impl Core {
             external: Cell::new(0),
             budget: Cell::new(0),
             current_cancelled: Cell::new(false),
+            current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
         })
     }
@@ -221,9 +225,7 @@ impl Core {
 
     #[inline]
     pub(crate) fn current_unparker(&self) -> Unparker {
-        let id = self.current_id();
-        let seq = self.with_current(|t| t.seq);
-        Unparker::new(id, seq)
+        Unparker::new(self.current_id(), self.current_seq.get())
     }
 
     #[inline]
@@ -235,10 +237,8 @@ impl Core {
     pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
         self.unwind_if_cancelled();
         let id = self.current_id();
-        let seq = self.with_current(|t| {
-            t.state = State::Parked(reason);
-            t.seq
-        });
+        let seq = self.current_seq.get();
+        self.with_current(|t| t.state = State::Parked(reason));
         if let Some(deadline) = deadline {
             let key = self
                 .timers
@@ -258,6 +258,7 @@ impl Core {
             // `unpark` retired the deadline timer (or the heap fired it).
             debug_assert!(t.timer.is_none());
             t.seq = t.seq.wrapping_add(1);
+            self.current_seq.set(t.seq);
             t.wake
         });
         self.unwind_if_cancelled();
@@ -365,14 +366,15 @@ impl Core {
     /// Resumes one ready task until its next suspension point.
     #[inline]
     fn run_task(&self, id: TaskId) {
-        let Some((fiber, span, cancelled)) = self.with_entry(id, |t| {
+        let Some((fiber, span, cancelled, seq)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            (t.fiber.as_ptr(), t.span.clone(), t.cancelled)
+            (t.fiber.as_ptr(), t.span.clone(), t.cancelled, t.seq)
         }) else {
             return;
         };
         self.current.set(Some(id));
         self.current_cancelled.set(cancelled);
+        self.current_seq.set(seq);
         self.budget.set(self.config.fairness);
         let result = {
             let _entered = span.enter();
