@@ -14,7 +14,8 @@
 //! listener's backlog is 5, as in the seed. `raw` echoes whatever arrives,
 //! for `echo_load`. Try it with `nc 127.0.0.1 16000`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::cell::RefCell;
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::str::FromStr;
@@ -59,6 +60,8 @@ fn serve(
     limit: Option<usize>,
 ) -> io::Result<()> {
     let log: Rc<dyn Fn(String)> = Rc::new(log);
+    // The raw protocol's one read buffer, shared by every connection.
+    let scratch = Rc::new(RefCell::new(vec![0; 64 * 1024]));
     let mut handlers: Vec<JoinHandle<()>> = Vec::new();
     while limit.is_none_or(|n| handlers.len() < n) {
         let (conn, peer) = match listener.accept() {
@@ -76,13 +79,14 @@ fn serve(
         // A peer already gone makes this fail; its handler will see why.
         let _ = conn.set_nodelay(true);
         let task_log = log.clone();
+        let scratch = scratch.clone();
         // `Builder::spawn` returns the failure to get a stack (the kernel's
         // map limit, say) as an error: that connection is dropped, the
         // others keep being served and the server keeps accepting.
         let spawned = task::Builder::new().spawn(move || {
             let result = match proto {
                 Proto::Line => echo_lines(&conn),
-                Proto::Raw => echo_raw(&conn),
+                Proto::Raw => echo_raw(&conn, &scratch),
             };
             if let Err(e) = result {
                 task_log(format!("Client error: {e}"));
@@ -132,17 +136,33 @@ fn echo_lines(conn: &TcpStream) -> io::Result<()> {
 }
 
 /// Echoes bytes as they arrive, until end of file.
-fn echo_raw(mut conn: &TcpStream) -> io::Result<()> {
-    if !wait_for_data(conn)? {
-        return Ok(());
-    }
-    let mut buf = vec![0; 16 * 1024];
+///
+/// Every connection reads into one `scratch` buffer shared by the whole
+/// server: the read and the write that follows happen between two
+/// suspension points (`try_read`, `try_write` never park), so no other green
+/// thread can see the buffer borrowed. Only bytes the peer does not take at
+/// once are copied into a buffer of the connection's own, which is freed
+/// once they are written: an idle connection holds no buffer at all.
+fn echo_raw(conn: &TcpStream, scratch: &RefCell<Vec<u8>>) -> io::Result<()> {
     loop {
-        let n = conn.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
+        conn.readable()?;
+        let mut buf = scratch.borrow_mut();
+        let n = match conn.try_read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        let sent = match conn.try_write(&buf[..n]) {
+            Ok(sent) => sent,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        if sent < n {
+            let rest = buf[sent..n].to_vec();
+            drop(buf); // never borrowed across the park in write_all
+            (&*conn).write_all(&rest)?;
         }
-        conn.write_all(&buf[..n])?;
     }
 }
 
@@ -224,6 +244,7 @@ mod tests {
     //! AS-02 over real loopback sockets: the server runs on its own OS
     //! thread with an accept limit; the clients are plain blocking sockets.
     use super::*;
+    use std::io::Read;
     use std::net::{Shutdown, TcpStream as StdStream};
     use std::sync::{mpsc, Arc, Mutex};
     use std::thread;
@@ -407,6 +428,40 @@ mod tests {
             exchange(server.addr, &[b"no", b" lines\xff", b"\nat all"]),
             b"no lines\xff\nat all"
         );
+        server.finish();
+    }
+
+    #[test]
+    fn raw_protocol_keeps_concurrent_large_streams_apart() {
+        // Three clients stream 2 MiB each at once: the server's shared read
+        // buffer and the partial writes (the clients read while they write)
+        // must never mix one connection's bytes into another's.
+        let server = start(Proto::Raw, 3);
+        let clients: Vec<_> = (0..3u8)
+            .map(|k| {
+                let addr = server.addr;
+                thread::spawn(move || {
+                    let data: Vec<u8> = (0..2 << 20).map(|i: u32| (i % 251) as u8 ^ k).collect();
+                    let s = connect(addr);
+                    let mut reader = s.try_clone().unwrap();
+                    let expected = data.len();
+                    let echo = thread::spawn(move || {
+                        let mut got = Vec::with_capacity(expected);
+                        reader.read_to_end(&mut got).unwrap();
+                        got
+                    });
+                    (&s).write_all(&data).unwrap();
+                    s.shutdown(Shutdown::Write).unwrap();
+                    assert!(
+                        echo.join().unwrap() == data,
+                        "client {k} got other bytes back"
+                    );
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
         server.finish();
     }
 

@@ -201,6 +201,56 @@ impl TcpStream {
             .read_with_deadline(self.timeouts.read_deadline(), |s| s.peek(buf))
     }
 
+    /// Parks until a read may succeed; returns at once when the socket has
+    /// not reported `WouldBlock` since it last became readable. With
+    /// [`try_read`](Self::try_read) it lets a green thread wait for data
+    /// without holding a buffer (for instance to share one buffer among
+    /// many connections: the read and the write that follows then happen
+    /// between two suspension points).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when a read timeout is set and passes.
+    pub fn readable(&self) -> io::Result<()> {
+        self.io.readable(self.timeouts.read_deadline())
+    }
+
+    /// Parks until a write may succeed; see [`readable`](Self::readable).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when a write timeout is set and passes.
+    pub fn writable(&self) -> io::Result<()> {
+        self.io.writable(self.timeouts.write_deadline())
+    }
+
+    /// Reads what is there without ever parking: `WouldBlock` when nothing is.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or as for `read`.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.io.try_read_with(|mut s| s.read(buf))?;
+        if n < buf.len() {
+            self.io.read_drained();
+        }
+        Ok(n)
+    }
+
+    /// Writes what the socket takes now without ever parking: `WouldBlock`
+    /// when it takes nothing.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or as for `write`.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.io.try_write_with(|mut s| s.write(buf))?;
+        if n < buf.len() {
+            self.io.write_filled();
+        }
+        Ok(n)
+    }
+
     /// Takes the pending socket error (`SO_ERROR`), if any.
     ///
     /// # Errors

@@ -276,24 +276,65 @@ impl<S: Source> Registration<S> {
         self.io(Direction::Write, deadline, op)
     }
 
-    /// Parks until the source reports read readiness (or `deadline`).
-    /// Readiness is edge-triggered: call this only after an operation
-    /// returned `WouldBlock`.
+    /// Returns at once when a read may succeed (no `WouldBlock` since the
+    /// last read readiness event), else parks until read readiness (or
+    /// `deadline`). Pair it with [`try_read_with`](Self::try_read_with) to
+    /// wait without holding a buffer. Spends the fairness budget like an
+    /// operation, so a source that is always ready cannot starve others.
     ///
     /// # Errors
     ///
     /// `TimedOut` at the deadline; `ResourceBusy` as for `read_with`.
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.wait(Direction::Read, deadline)
+        self.ready_or_wait(Direction::Read, deadline)
     }
 
-    /// Parks until the source reports write readiness (or `deadline`).
+    /// Returns at once when a write may succeed, else parks until write
+    /// readiness (or `deadline`); see [`readable`](Self::readable).
     ///
     /// # Errors
     ///
     /// `TimedOut` at the deadline; `ResourceBusy` as for `write_with`.
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.wait(Direction::Write, deadline)
+        self.ready_or_wait(Direction::Write, deadline)
+    }
+
+    /// Runs `op` once, without parking. A `WouldBlock` from it marks the
+    /// source not readable, so the next [`readable`](Self::readable) parks.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns, `WouldBlock` included.
+    pub fn try_read_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Direction::Read, op)
+    }
+
+    /// Runs `op` once, without parking. A `WouldBlock` from it marks the
+    /// source not writable, so the next [`writable`](Self::writable) parks.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns, `WouldBlock` included.
+    pub fn try_write_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Direction::Write, op)
+    }
+
+    fn try_io<R>(&self, dir: Direction, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
+        let result = op(&self.source);
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.set_ready(dir, false);
+        }
+        result
+    }
+
+    fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        if context::with_core("Registration", |core| core.consume_budget()) {
+            crate::yield_now();
+        }
+        if self.is_ready(dir) {
+            return Ok(());
+        }
+        self.wait(dir, deadline)
     }
 
     /// Deregisters the source and gives it back.
