@@ -64,6 +64,7 @@
 mod addr;
 mod backoff;
 mod listen_options;
+mod stream_io;
 mod tcp_listener;
 mod tcp_stream;
 mod timeouts;

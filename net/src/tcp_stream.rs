@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use weft_runtime::Registration;
 
 use crate::addr::{each_addr, ToSocketAddrs};
+use crate::stream_io;
 use crate::timeouts::{self, Timeouts};
 
 /// A TCP connection, shaped like `std::net::TcpStream`.
@@ -264,15 +265,7 @@ impl TcpStream {
 impl Read for &TcpStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self
-            .io
-            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))?;
-        if n < buf.len() {
-            // A short stream read emptied the receive buffer: the next read
-            // waits for readiness instead of asking the kernel first.
-            self.io.read_drained();
-        }
-        Ok(n)
+        stream_io::read(&self.io, &self.timeouts, buf)
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
@@ -284,14 +277,7 @@ impl Read for &TcpStream {
 impl Write for &TcpStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self
-            .io
-            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))?;
-        if n < buf.len() {
-            // A short stream write filled the send buffer.
-            self.io.write_filled();
-        }
-        Ok(n)
+        stream_io::write(&self.io, &self.timeouts, buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

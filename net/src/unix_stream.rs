@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use weft_runtime::Registration;
 
+use crate::stream_io;
 use crate::timeouts::Timeouts;
 
 /// A Unix-domain stream socket, shaped like `std::os::unix::net::UnixStream`.
@@ -153,29 +154,14 @@ impl UnixStream {
 impl Read for &UnixStream {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self
-            .io
-            .read_with_deadline(self.timeouts.read_deadline(), |mut s| s.read(buf))?;
-        if n < buf.len() {
-            // A short stream read emptied the receive buffer: the next read
-            // waits for readiness instead of asking the kernel first.
-            self.io.read_drained();
-        }
-        Ok(n)
+        stream_io::read(&self.io, &self.timeouts, buf)
     }
 }
 
 impl Write for &UnixStream {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self
-            .io
-            .write_with_deadline(self.timeouts.write_deadline(), |mut s| s.write(buf))?;
-        if n < buf.len() {
-            // A short stream write filled the send buffer.
-            self.io.write_filled();
-        }
-        Ok(n)
+        stream_io::write(&self.io, &self.timeouts, buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
