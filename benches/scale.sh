@@ -53,15 +53,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-server_cmd() {
-    case $1 in
-        weft) echo "$BIN/echo_server --proto raw" ;;
-        mio) echo "$BIN/echo_mio --proto raw" ;;
-        tokio) echo "$BIN/echo_tokio --proto raw" ;;
-        threads) echo "$BIN/echo_threads --proto raw" ;;
-        *) echo "unknown server $1" >&2; exit 2 ;;
-    esac
-}
+# shellcheck source=benches/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 # start_server NAME LOG: sets SPID and SADDR.
 start_server() {

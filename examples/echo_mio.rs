@@ -38,14 +38,7 @@ fn main() {
         eprintln!("echo_mio: --proto line is not implemented by this baseline; it serves raw echo only (use --proto raw)");
         std::process::exit(2);
     }
-    let listener = std::net::TcpListener::bind(args.addr).unwrap_or_else(|e| {
-        eprintln!("echo_mio: cannot listen on {}: {e}", args.addr);
-        std::process::exit(1)
-    });
-    let local = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    println!("listening on {local} (raw protocol, hand-written mio loop)");
+    let listener = args.listen("echo_mio", "hand-written mio loop");
     if let Err(e) = serve(listener, None) {
         eprintln!("echo_mio: {e}");
         std::process::exit(1);

@@ -25,18 +25,7 @@ const STACK_BYTES: usize = 64 * 1024;
 
 fn main() {
     let args = ServerArgs::from_env();
-    let listener = TcpListener::bind(args.addr).unwrap_or_else(|e| {
-        eprintln!("echo_threads: cannot listen on {}: {e}", args.addr);
-        std::process::exit(1)
-    });
-    let local = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    let proto = match args.proto {
-        Proto::Raw => "raw",
-        Proto::Line => "line",
-    };
-    println!("listening on {local} ({proto} protocol, thread per connection)");
+    let listener = args.listen("echo_threads", "thread per connection");
     serve(listener, args.proto, None);
 }
 

@@ -23,18 +23,7 @@ const BUF_BYTES: usize = 8 * 1024;
 
 fn main() {
     let args = ServerArgs::from_env();
-    let listener = std::net::TcpListener::bind(args.addr).unwrap_or_else(|e| {
-        eprintln!("echo_tokio: cannot listen on {}: {e}", args.addr);
-        std::process::exit(1)
-    });
-    let local = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    let proto = match args.proto {
-        Proto::Raw => "raw",
-        Proto::Line => "line",
-    };
-    println!("listening on {local} ({proto} protocol, tokio current-thread)");
+    let listener = args.listen("echo_tokio", "tokio current-thread");
     if let Err(e) = serve(listener, args.proto, None) {
         eprintln!("echo_tokio: {e}");
         std::process::exit(1);

@@ -64,6 +64,25 @@ impl ServerArgs {
         Ok(parsed)
     }
 
+    /// Binds a std listener on `addr` and prints the line every echo server
+    /// starts with, `listening on ADDR (PROTO protocol, SHAPE)`; prints the
+    /// error and exits with 1 when the address cannot be bound.
+    pub fn listen(&self, program: &str, shape: &str) -> std::net::TcpListener {
+        let listener = std::net::TcpListener::bind(self.addr).unwrap_or_else(|e| {
+            eprintln!("{program}: cannot listen on {}: {e}", self.addr);
+            std::process::exit(1)
+        });
+        let local = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let proto = match self.proto {
+            Proto::Raw => "raw",
+            Proto::Line => "line",
+        };
+        println!("listening on {local} ({proto} protocol, {shape})");
+        listener
+    }
+
     /// Parses the process's own flags, or prints the error and exits with 2.
     pub fn from_env() -> ServerArgs {
         ServerArgs::parse(std::env::args().skip(1)).unwrap_or_else(|e| {

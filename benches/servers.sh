@@ -1,0 +1,13 @@
+# Sourced by compare.sh and scale.sh: the command line of each echo server
+# under comparison, all serving raw echo. Needs BIN (the release examples).
+
+# server_cmd NAME: prints the command that starts server NAME.
+server_cmd() {
+    case $1 in
+        weft) echo "$BIN/echo_server --proto raw" ;;
+        mio) echo "$BIN/echo_mio --proto raw" ;;
+        tokio) echo "$BIN/echo_tokio --proto raw" ;;
+        threads) echo "$BIN/echo_threads --proto raw" ;;
+        *) echo "unknown server $1" >&2; exit 2 ;;
+    esac
+}
