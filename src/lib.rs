@@ -33,26 +33,10 @@
 //! non-daemon task is left; `Runtime::block_on` runs a closure as the first
 //! task (`main`) and returns its value.
 //!
-//! ## Scheduling rules
+#![doc = include_str!("../runtime/src/docs/scheduling_rules.md")]
 //!
-//! The rules make the classic threading demos deterministic (see `SEEDS.md`,
-//! G1–G11):
-//!
-//! - One task runs at a time; switches happen only at suspension points
-//!   (`yield_now`, `sleep`, a blocking operation that really has to wait,
-//!   `join` of an unfinished task). Code between two suspension points is
-//!   atomic with respect to other green threads.
-//! - `spawn` appends to the ready FIFO; `yield_now` moves the caller to the
-//!   tail; a woken task goes to the tail in wake order — waking never preempts.
-//! - Timers fire in (deadline, registration) order. Every pass over the ready
-//!   queue is followed by a zero-timeout poll for I/O, so busy tasks cannot
-//!   starve sockets or timers; when nothing is ready the loop blocks in the OS
-//!   poller until the nearest timer.
-//! - When tasks are still blocked but nothing (no timer, no socket, no bridge)
-//!   can ever wake them, `run` returns [`RunError::Deadlock`] with a report
-//!   naming each blocked task and what it waits on — never a silent hang.
-//! - A panicking task ends alone: `join` gives [`JoinError::Panicked`] and the
-//!   other tasks go on.
+//! A panicking task ends alone: `join` gives [`JoinError::Panicked`] and the
+//! other tasks go on.
 //!
 //! ## Implementation
 //!

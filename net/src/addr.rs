@@ -68,7 +68,7 @@ pub(crate) fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<Soc
     let addrs = match addr.target()? {
         Target::Literal(addrs) => addrs,
         Target::Host(host, port) => {
-            // DNS: the resolver blocks while it waits (E-09), so the lookup
+            // DNS: the resolver blocks while it waits, so the lookup
             // runs on a worker thread and only this green thread parks.
             let lookup = move || -> io::Result<Vec<SocketAddr>> {
                 Ok(std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))?.collect())

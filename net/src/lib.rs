@@ -56,7 +56,7 @@
 //! - Resolving a host name (`"localhost:80"`) asks the system resolver,
 //!   which blocks; literal addresses never do. Prefer `SocketAddr`s.
 //! - Only these types park. A `std::net` socket used inside a green thread
-//!   blocks the whole runtime (E-08).
+//!   blocks the whole runtime.
 //! - The sockets belong to the runtime they were created in and are `!Send`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]

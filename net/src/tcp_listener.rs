@@ -73,7 +73,7 @@ impl TcpListener {
 
     /// Waits for a connection and returns it with the client's address.
     ///
-    /// Accepts until the queue is empty before parking (E-06), retries
+    /// Accepts until the queue is empty before parking, retries
     /// `ECONNABORTED` silently and waits out descriptor exhaustion
     /// (EMFILE/ENFILE) on a growing timer, logging it at most every few
     /// seconds through `tracing`.

@@ -5,7 +5,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 /// A socket's read and write timeouts. A timeout becomes a deadline once per
-/// call, so spurious wakes inside that call never stretch it (E-10).
+/// call, so spurious wakes inside that call never stretch it.
 #[derive(Debug, Default)]
 pub(crate) struct Timeouts {
     /// Longest a single read may park; `None` waits forever.

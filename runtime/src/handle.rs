@@ -27,7 +27,7 @@ pub(crate) enum Request {
 
 /// The loop's side of the handles.
 pub(crate) struct Remote {
-    /// Spawn requests not yet taken by the loop.
+    /// Requests (spawns and unparks) not yet taken by the loop.
     queue: Mutex<VecDeque<Request>>,
     /// Wakes the loop's poll; fired when `queue` goes from empty to non-empty.
     waker: mio::Waker,

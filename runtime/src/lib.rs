@@ -3,8 +3,9 @@
 //! other. Most users depend on the `weft` facade crate, which re-exports
 //! everything here.
 //!
-//! See the `weft` crate documentation for the quick start, the scheduling
-//! rules and the caveats.
+//! See the `weft` crate documentation for the quick start and the caveats.
+//!
+#![doc = include_str!("docs/scheduling_rules.md")]
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]

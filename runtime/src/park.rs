@@ -4,7 +4,7 @@
 //! where its waker will find it (a wait list, a socket's waiter slot, a join
 //! slot), and parks with a [`Reason`]. Whoever makes progress possible calls
 //! [`Unparker::unpark`], which moves the task to the tail of the ready queue
-//! (rule G4: waking never preempts). Each park has its own sequence number, so
+//! ([rule 4](crate#scheduling-rules): waking never preempts). Each park has its own sequence number, so
 //! an `Unparker` left behind by an earlier park (after a timeout, say) is
 //! stale: `unpark` on it returns `false` and wakes nothing. That is what makes
 //! a timeout racing a notify resolve exactly once.

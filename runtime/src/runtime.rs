@@ -167,7 +167,7 @@ impl Runtime {
     /// # Errors
     ///
     /// [`RunError::Deadlock`] when tasks are still blocked but nothing can
-    /// ever wake them (rule G10); every task left is unwound before it returns.
+    /// ever wake them ([rule 10](crate#scheduling-rules)); every task left is unwound before it returns.
     /// [`RunError::Io`] if polling the OS fails.
     ///
     /// # Panics

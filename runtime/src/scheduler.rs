@@ -1,4 +1,4 @@
-//! The core: task records, the ready queue and the loop (rules G1–G11).
+//! The core: task records, the ready queue and the loop (see the crate's scheduling rules).
 //!
 //! Every `RefCell` here is borrowed only between context switches, never
 //! across one: `run_task` copies the coroutine's address out of its record, releases all
@@ -76,7 +76,7 @@ struct TaskEntry {
 pub(crate) struct Core {
     pub(crate) config: Config,
     tasks: RefCell<Slab<TaskEntry>>,
-    /// The ready FIFO (G2–G4).
+    /// The ready FIFO (rules 2–4).
     ready: RefCell<VecDeque<TaskId>>,
     /// The task being resumed, if any.
     current: Cell<Option<TaskId>>,
@@ -386,7 +386,7 @@ impl Core {
         match result {
             CoroutineResult::Yield(()) => {
                 // Still `Running`: it suspended in `yield_now` (a park marks
-                // the task `Parked` first), so it goes to the ready tail (G3).
+                // the task `Parked` first), so it goes to the ready tail (rule 3).
                 // Done here rather than by a lookup before the switch.
                 let yielded = self.with_entry(id, |t| {
                     let yielded = t.state == State::Running;

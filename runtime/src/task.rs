@@ -98,7 +98,7 @@ pub fn current() -> Task {
 }
 
 /// Moves the calling green thread to the tail of the ready queue and runs the
-/// others first (rule G3).
+/// others first ([rule 3](crate#scheduling-rules)).
 ///
 /// With nothing else ready it returns at once (after a zero-timeout poll of
 /// I/O and timers). If the task was cancelled, this is where it unwinds.
@@ -116,7 +116,7 @@ pub fn yield_now() {
 /// Spawns a green thread running `f` and returns its [`JoinHandle`].
 ///
 /// The new task goes to the tail of the ready queue; the caller keeps running
-/// (rule G2). It gets the runtime's default stack size and no name.
+/// ([rule 2](crate#scheduling-rules)). It gets the runtime's default stack size and no name.
 ///
 /// # Panics
 ///

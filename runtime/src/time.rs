@@ -1,6 +1,6 @@
 //! Timers: a binary heap of deadlines whose entries can be removed by key.
 //!
-//! Entries are ordered by `(deadline, registration sequence)` (rule G8: ties
+//! Entries are ordered by `(deadline, registration sequence)` ([rule 8](crate#scheduling-rules): ties
 //! go to the earliest registration). A task that parks with a deadline owns a
 //! timer; when something else wakes it first, the timer is removed at once,
 //! so the heap holds exactly the live deadlines and never grows with stale

@@ -6,11 +6,11 @@
 //!
 //! - A put pushes its item and, if `signalled` was clear, sets it and rings
 //!   one wake byte (after unlocking). So a flood of puts writes one byte per
-//!   consumer drain, however fast it comes (E-36).
+//!   consumer drain, however fast it comes.
 //! - A consumer that finds nothing first drains the wake bytes to
 //!   `WouldBlock`, then looks at the items under the lock, and only if there
 //!   are none clears `signalled` and waits on the read end. Any put after
-//!   that look rings a fresh byte, which is a fresh readiness edge (E-12).
+//!   that look rings a fresh byte, which is a fresh readiness edge.
 //! - If the drain ate a byte but items turned up, the consumer rings the
 //!   byte back: while items wait, the read end stays readable, so a plain
 //!   `poll(2)` user that takes one item per readiness (the seed) never stalls.

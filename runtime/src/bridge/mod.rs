@@ -48,7 +48,7 @@
 //! # Caveats
 //!
 //! A green thread parked on a queue, a `select` or a worker job is never
-//! reported as deadlocked: an OS thread may still wake it (E-33). If its
+//! reported as deadlocked: an OS thread may still wake it. If its
 //! producers are in fact other green threads that are all stuck, the loop
 //! waits in `epoll` instead of reporting it.
 

@@ -2,7 +2,7 @@
 //! `select.select(queues, [], [])`.
 //!
 //! Queues are level-checked before anything parks, so items put before the
-//! call are seen at once (E-12). In a green thread, one `Unparker` is left
+//! call are seen at once. In a green thread, one `Unparker` is left
 //! in the read slot of every source and the thread parks once; the first
 //! readiness event wakes it, and the others find the park already over. On
 //! an OS thread the descriptors go to one `poll(2)` call.

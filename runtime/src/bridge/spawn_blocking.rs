@@ -11,8 +11,8 @@ use crate::task::JoinError;
 
 /// Runs `f` on a worker OS thread and parks the calling green thread until
 /// it returns, then gives its value back. The loop keeps running every other
-/// green thread meanwhile (the seed's "delegate the operation to a separate
-/// thread"; AS-04).
+/// green thread meanwhile: the classic "delegate the blocking operation to a
+/// separate thread".
 ///
 /// Workers come from the runtime's pool: started on demand up to
 /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)

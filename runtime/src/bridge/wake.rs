@@ -4,7 +4,7 @@
 //!
 //! Both ends are non-blocking. A ring that meets a full socket buffer
 //! (`WouldBlock`) means unread bytes are already waiting, which is as good as
-//! ringing (E-36): no producer ever blocks here.
+//! ringing: no producer ever blocks here.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -48,7 +48,7 @@ pub(crate) struct WakeReader {
 
 impl WakeReader {
     /// Reads wake bytes until `WouldBlock` (edge-triggered readiness only
-    /// reports new bytes after a drain, E-12) and returns how many it read.
+    /// reports new bytes after a drain) and returns how many it read.
     pub(crate) fn drain(&self) -> usize {
         let mut buf = [0u8; 64];
         let mut total = 0;

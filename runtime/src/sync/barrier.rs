@@ -9,7 +9,7 @@ use super::wait_list::WaitList;
 /// `std::sync::Barrier` (and Python's `threading.Barrier` without timeouts).
 ///
 /// The first `n - 1` callers of [`wait`](Barrier::wait) park; the `n`-th
-/// wakes them all in arrival order (rule G5), keeps running (rule G4), and is
+/// wakes them all in arrival order ([rule 5](crate#scheduling-rules)), keeps running ([rule 4](crate#scheduling-rules)), and is
 /// the leader. The barrier then resets for the next round. A waiter that
 /// unwinds (cancelled) before its round is released is taken off the count.
 ///

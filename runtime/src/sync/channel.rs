@@ -5,8 +5,8 @@
 //! Items are handed over directly: a `put` that finds a getter parked gives
 //! the item to the oldest one, and a `get` that frees a slot in a full queue
 //! moves the oldest parked putter's item in. So waiters are served strictly
-//! in arrival order (rule G5), and no task can take an item or a slot that a
-//! woken waiter was promised before it runs (rule G7, applied to queues).
+//! in arrival order ([rule 5](crate#scheduling-rules)), and no task can take an item or a slot that a
+//! woken waiter was promised before it runs ([rule 7](crate#scheduling-rules), applied to queues).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -62,7 +62,7 @@ impl<T: ?Sized> sealed::Sealed for super::Mutex<T> {}
 /// recursion count). Waiters are woken first come, first served:
 /// [`notify(n)`](Condition::notify) wakes the `n` oldest, and
 /// [`notify_all`](Condition::notify_all) wakes all of them in arrival order
-/// (rule G5). Notifying never switches tasks (rule G4): the woken waiters run
+/// ([rule 5](crate#scheduling-rules)). Notifying never switches tasks ([rule 4](crate#scheduling-rules)): the woken waiters run
 /// after the notifier's next suspension point, and each one then queues for
 /// the lock in wake order. A notification is never lost to a waiter that
 /// timed out or was cancelled at the same moment: it goes to the next one.

@@ -10,7 +10,7 @@ use super::wait_list::WaitList;
 /// A flag green threads can wait for, like Python's `threading.Event`.
 ///
 /// [`set`](Event::set) raises the flag and wakes every waiter in arrival
-/// order (rule G5); it never switches tasks (rule G4). The flag stays up
+/// order ([rule 5](crate#scheduling-rules)); it never switches tasks ([rule 4](crate#scheduling-rules)). The flag stays up
 /// until [`clear`](Event::clear): waiting on a set event returns at once.
 /// A waiter present at `set` is released even if the flag is cleared again
 /// before it runs; a task that starts waiting after the `clear` waits for

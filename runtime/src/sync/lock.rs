@@ -14,12 +14,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A green lock with no owner, like Python's `threading.Lock`.
 ///
-/// `acquire` parks the calling green thread while the lock is held (rule
-/// G6: taking a free lock never suspends). Waiters are served first come,
+/// `acquire` parks the calling green thread while the lock is held ([rule 6](crate#scheduling-rules):
+/// taking a free lock never suspends). Waiters are served first come,
 /// first served, and `release` hands the lock straight to the oldest one
-/// (rule G7), so a task that releases and re-acquires without yielding
+/// ([rule 7](crate#scheduling-rules)), so a task that releases and re-acquires without yielding
 /// queues behind the waiters instead of starving them. The woken task goes
-/// to the tail of the ready queue; the releaser keeps running (rule G4).
+/// to the tail of the ready queue; the releaser keeps running ([rule 4](crate#scheduling-rules)).
 ///
 /// The lock is not reentrant (a second `acquire` by the same task waits
 /// forever, which the runtime reports as a deadlock; use [`RLock`](super::RLock)),

@@ -11,18 +11,19 @@
 //! # Guarantees
 //!
 //! These hold for every primitive and make the seed programs deterministic
-//! (the rules are numbered as in the project's `SEEDS.md`):
+//! (the numbers are those of the crate's
+//! [scheduling rules](crate#scheduling-rules)):
 //!
-//! - **FIFO waits (G5).** Waiters are served in arrival order: lock,
+//! - **FIFO waits (rule 5).** Waiters are served in arrival order: lock,
 //!   semaphore and queue waiters one by one, `Condition::notify(n)` the `n`
 //!   oldest, `notify_all` and `Event::set` all of them, oldest first.
-//! - **Handoff (G7).** Releasing a lock, a permit, an item or a queue slot
+//! - **Handoff (rule 7).** Releasing a lock, a permit, an item or a queue slot
 //!   with waiters present hands it straight to the oldest one: no task can
 //!   barge in between, so a task that releases and re-acquires in a loop
 //!   cannot starve the others.
-//! - **Waking never preempts (G4).** A woken task goes to the tail of the
+//! - **Waking never preempts (rule 4).** A woken task goes to the tail of the
 //!   ready queue; the waker runs on until its own next suspension point.
-//! - **No needless suspension (G6).** Taking a free lock, a free permit, an
+//! - **No needless suspension (rule 6).** Taking a free lock, a free permit, an
 //!   item from a non-empty queue or a slot in a non-full queue never parks.
 //! - **Exactly once.** A timeout racing a notification is resolved once:
 //!   the waiter either got it (and reports success) or timed out, and then

@@ -11,7 +11,7 @@ use super::{deadline_after, Lock};
 /// A green mutex: a [`Lock`] that owns the data it protects, with a guard
 /// that gives access to it.
 ///
-/// It behaves like `Lock` (FIFO handoff to the oldest waiter, rule G7;
+/// It behaves like `Lock` (FIFO handoff to the oldest waiter, [rule 7](crate#scheduling-rules);
 /// waiting parks the green thread, never the OS thread). Differences from
 /// `std::sync::Mutex`: there is no poisoning (a task that panics while
 /// holding the guard simply releases it as it unwinds), and it is `!Send`

@@ -9,10 +9,10 @@ use super::queue_api::queue_api;
 ///
 /// `maxsize` bounds it (0 means unbounded). [`get`](Queue::get) parks while
 /// it is empty and [`put`](Queue::put) while it is full; neither suspends
-/// when it does not have to (rule G6). Parked getters and putters are served
+/// when it does not have to ([rule 6](crate#scheduling-rules)). Parked getters and putters are served
 /// first come, first served: an item put while getters wait goes straight to
 /// the oldest one, and a slot freed in a full queue goes to the oldest
-/// parked putter (rules G5, G7). Waking never switches tasks (rule G4).
+/// parked putter (rules [5](crate#scheduling-rules) and [7](crate#scheduling-rules)). Waking never switches tasks ([rule 4](crate#scheduling-rules)).
 ///
 /// [`task_done`](Queue::task_done) and [`join`](Queue::join) track work as in
 /// Python. [`close`](Queue::close) ends the stream: puts fail, giving the

@@ -16,8 +16,8 @@ use crate::task::TaskId;
 /// The task that holds it may acquire it again; it is free once that task
 /// has released it as many times as it acquired it. Only the owner may
 /// release it. Like [`Lock`](super::Lock), waiters are served first come,
-/// first served and a release hands the lock to the oldest one (rules G5,
-/// G7); waiting is uninterruptible except by cancellation.
+/// first served and a release hands the lock to the oldest one (rules [5](crate#scheduling-rules)
+/// and [7](crate#scheduling-rules)); waiting is uninterruptible except by cancellation.
 ///
 /// ```compile_fail
 /// fn is_send<T: Send>() {}

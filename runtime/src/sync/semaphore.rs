@@ -11,7 +11,7 @@ use super::{deadline_after, ReleaseError};
 ///
 /// [`acquire`](Semaphore::acquire) takes a permit, parking while none is
 /// left; [`release`](Semaphore::release) gives one back, straight to the
-/// oldest waiter if there is one (rules G5, G7), otherwise to the count,
+/// oldest waiter if there is one (rules [5](crate#scheduling-rules) and [7](crate#scheduling-rules)), otherwise to the count,
 /// which may grow past its initial value (see
 /// [`BoundedSemaphore`](super::BoundedSemaphore) for the checked kind).
 /// Waits are interruptible by cancellation; a cancelled waiter that had

@@ -68,7 +68,7 @@ pub(crate) struct Waited<T> {
     pub(crate) value: Option<T>,
 }
 
-/// A FIFO list of parked green threads (rule G5).
+/// A FIFO list of parked green threads ([rule 5](crate#scheduling-rules)).
 pub(crate) struct WaitList<T = ()> {
     inner: RefCell<Inner<T>>,
 }
@@ -155,7 +155,7 @@ impl<T> WaitList<T> {
     /// ones, and lets `grant` see its unparker and slot value first. Returns
     /// false when no live waiter was queued.
     ///
-    /// The woken task goes to the tail of the ready queue (rule G4).
+    /// The woken task goes to the tail of the ready queue ([rule 4](crate#scheduling-rules)).
     pub(crate) fn notify_one(&self, grant: impl FnOnce(Unparker, &mut Option<T>)) -> bool {
         let mut inner = self.inner.borrow_mut();
         loop {
