@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use weft::park::{park, park_deadline, park_until, Reason, Unparker};
+use weft::park::{park, park_until, Reason, Unparker};
 use weft::{sleep, spawn, task, yield_now, MIN_STACK_SIZE};
 
 const WANTED_PENDING: usize = 100_000;
@@ -73,7 +73,12 @@ impl PingPong {
     fn round(&self, deadline: Option<Instant>) {
         self.ping.set(Some(Unparker::current()));
         self.pong.take().unwrap().unpark();
-        park_deadline(Reason::Primitive("PingPong"), deadline);
+        match deadline {
+            Some(deadline) => {
+                park_until(Reason::Primitive("PingPong"), deadline);
+            }
+            None => park(Reason::Primitive("PingPong")),
+        }
     }
 
     fn stop(self) {

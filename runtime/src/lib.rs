@@ -6,7 +6,6 @@
 //! See the `weft` crate documentation for the quick start and the caveats.
 //!
 #![doc = include_str!("docs/scheduling_rules.md")]
-
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -29,7 +28,8 @@ pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;
-pub use runtime::{BlockedTask, Builder, DeadlockReport, RunError, Runtime};
+pub use runtime::{Builder, RunError, Runtime};
+pub use scheduler::{BlockedTask, DeadlockReport};
 pub use stack::{
     page_size, validate_stack_size, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE,
 };

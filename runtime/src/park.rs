@@ -136,7 +136,7 @@ impl Unparker {
 /// Panics when called outside a green thread.
 #[inline]
 pub fn park(reason: Reason) {
-    park_inner(reason, None);
+    park_timed(reason, None);
 }
 
 /// Parks like [`park`] but gives up at `deadline`.
@@ -146,20 +146,13 @@ pub fn park(reason: Reason) {
 /// Panics when called outside a green thread.
 #[inline]
 pub fn park_until(reason: Reason, deadline: Instant) -> Wake {
-    park_inner(reason, Some(deadline))
+    park_timed(reason, Some(deadline))
 }
 
-/// Parks with an optional deadline.
-///
-/// # Panics
-///
-/// Panics when called outside a green thread.
+/// Parks like [`park_until`] when `deadline` is set, like [`park`] when it
+/// is not: the form the crate's own timed waits share.
 #[inline]
-pub fn park_deadline(reason: Reason, deadline: Option<Instant>) -> Wake {
-    park_inner(reason, deadline)
-}
-
-fn park_inner(reason: Reason, deadline: Option<Instant>) -> Wake {
+pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
     context::with_core("park", |core| core.before_park(reason, deadline));
     context::suspend("park");
     context::with_core("park", |core| core.after_park())

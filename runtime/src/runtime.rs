@@ -6,10 +6,9 @@ use std::rc::Rc;
 
 use crate::context;
 use crate::handle::Handle;
-use crate::park::Reason;
-use crate::scheduler::Core;
+use crate::scheduler::{Core, DeadlockReport};
 use crate::stack::{self, DEFAULT_STACK_SIZE};
-use crate::task::{self, JoinHandle, TaskId};
+use crate::task::{self, JoinHandle};
 
 /// Settings fixed when the runtime is built.
 #[derive(Clone, Debug)]
@@ -263,56 +262,5 @@ impl std::error::Error for RunError {
 impl From<io::Error> for RunError {
     fn from(e: io::Error) -> Self {
         RunError::Io(e)
-    }
-}
-
-/// The tasks blocked when a deadlock was detected, and what each waited on.
-#[derive(Debug, Clone)]
-pub struct DeadlockReport {
-    blocked: Vec<BlockedTask>,
-}
-
-/// One blocked task in a [`DeadlockReport`].
-#[derive(Debug, Clone)]
-pub struct BlockedTask {
-    /// The task.
-    pub id: TaskId,
-    /// Its name, if it has one.
-    pub name: Option<String>,
-    /// Whether it is a daemon.
-    pub daemon: bool,
-    /// What it waits on.
-    pub reason: Reason,
-}
-
-impl DeadlockReport {
-    pub(crate) fn new(blocked: Vec<BlockedTask>) -> Self {
-        DeadlockReport { blocked }
-    }
-
-    /// Every parked task, in spawn-slot order.
-    pub fn blocked(&self) -> &[BlockedTask] {
-        &self.blocked
-    }
-}
-
-impl fmt::Display for DeadlockReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "deadlock: {} task(s) blocked with nothing left to wake them",
-            self.blocked.len()
-        )?;
-        for t in &self.blocked {
-            write!(f, "\n  task {}", t.id)?;
-            if let Some(name) = &t.name {
-                write!(f, " '{name}'")?;
-            }
-            if t.daemon {
-                f.write_str(" (daemon)")?;
-            }
-            write!(f, " waits on {}", t.reason)?;
-        }
-        Ok(())
     }
 }

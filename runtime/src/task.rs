@@ -399,7 +399,7 @@ impl<T> JoinHandle<T> {
     fn wait(&self, deadline: Option<Instant>) -> Result<T, JoinError> {
         while !self.slot.done.get() {
             self.slot.waiter.set(Some(Unparker::current()));
-            if park::park_deadline(Reason::Join(self.id), deadline) == Wake::TimedOut
+            if park::park_timed(Reason::Join(self.id), deadline) == Wake::TimedOut
                 && !self.slot.done.get()
             {
                 self.slot.waiter.set(None);

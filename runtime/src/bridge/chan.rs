@@ -149,7 +149,7 @@ impl<T> Chan<T> {
             };
             st.green_waiters.push(me);
             drop(st);
-            park::park_deadline(Reason::Bridge("PollableQueue::put"), deadline);
+            park::park_timed(Reason::Bridge("PollableQueue::put"), deadline);
             drop(leave);
             return self.lock();
         }

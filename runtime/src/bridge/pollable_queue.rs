@@ -232,7 +232,7 @@ impl<T> PollableQueue<T> {
         let me = Unparker::current();
         self.arm(me)
             .unwrap_or_else(|e| panic!("weft: PollableQueue::get: {e}"));
-        let wake = park::park_deadline(Reason::Bridge("PollableQueue"), deadline);
+        let wake = park::park_timed(Reason::Bridge("PollableQueue"), deadline);
         self.disarm(me);
         wake == Wake::Unparked
     }

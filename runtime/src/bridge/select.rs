@@ -184,7 +184,7 @@ fn park_on(sources: &[&dyn Selectable], deadline: Option<Instant>) -> ReadySet {
             panic!("weft::bridge::select: source {i}: {e}");
         }
     }
-    park::park_deadline(Reason::Bridge("select"), deadline);
+    park::park_timed(Reason::Bridge("select"), deadline);
     let mut woken = ReadySet::default();
     for (i, s) in sources.iter().enumerate() {
         if s.disarm(me) {

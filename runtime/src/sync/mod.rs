@@ -99,16 +99,11 @@
 mod acquire_ordered;
 mod barrier;
 mod bounded_semaphore;
-mod channel;
 mod condition;
 mod event;
-mod lifo_queue;
 mod lock;
 mod mutex;
-mod priority_queue;
 mod queue;
-mod queue_api;
-mod queue_error;
 mod release_error;
 mod rlock;
 mod semaphore;
@@ -121,13 +116,11 @@ pub use barrier::{Barrier, BarrierWaitResult};
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionLock};
 pub use event::Event;
-pub use lifo_queue::LifoQueue;
 pub use lock::{Lock, LockGuard};
 pub use mutex::{Mutex, MutexGuard};
-pub use priority_queue::PriorityQueue;
-pub use queue::Queue;
-pub use queue_error::{
-    GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
+pub use queue::{
+    GetError, GetTimeoutError, LifoQueue, PriorityQueue, PutError, PutTimeoutError, Queue,
+    TaskDoneError, TryGetError, TryPutError,
 };
 pub use release_error::ReleaseError;
 pub use rlock::{RLock, RLockGuard};

@@ -114,7 +114,7 @@ impl<T> WaitList<T> {
             key,
             on_unwind: Some(on_unwind),
         };
-        park::park_deadline(Reason::Primitive(what), deadline);
+        park::park_timed(Reason::Primitive(what), deadline);
         guard.on_unwind = None;
         self.leave(key)
     }

@@ -1,12 +1,12 @@
 //! `LifoQueue<T>`: a last-in, first-out queue for green threads.
 
-use super::channel::Channel;
-use super::queue_api::queue_api;
+use super::api::queue_api;
+use super::engine::QueueEngine;
 
 /// A last-in, first-out queue between green threads (a stack), like
 /// Python's `queue.LifoQueue`.
 ///
-/// Everything but the order is as for [`Queue`](super::Queue): bounded or
+/// Everything but the order is as for [`Queue`](crate::sync::Queue): bounded or
 /// not, FIFO service of parked getters and putters, `task_done`/`join`,
 /// `close`, and errors that give the item back.
 ///
@@ -28,7 +28,7 @@ use super::queue_api::queue_api;
 /// assert_eq!(order, [3, 2, 1]);
 /// ```
 pub struct LifoQueue<T> {
-    inner: Channel<T, Vec<T>>,
+    inner: QueueEngine<T, Vec<T>>,
 }
 
 queue_api!(LifoQueue<T>, Vec::new(), put " on top", get "top");

@@ -1,11 +1,11 @@
 //! `queue_api!`: the public API that `Queue`, `LifoQueue` and
 //! `PriorityQueue` share, written once. Each type is a struct with its own
-//! docs around a [`Channel`](super::channel::Channel); only the storage
+//! docs around a [`QueueEngine`](super::engine::QueueEngine); only the storage
 //! order differs, so everything else (the `put`/`get` families,
 //! `task_done`/`join`, `close`, the sizes) is generated here, docs included.
 
 /// Implements the queue API for `$queue<T>`, a struct whose one field is
-/// `inner: Channel<T, S>`: `new`, the `put`/`try_put`/`put_timeout` and
+/// `inner: QueueEngine<T, S>`: `new`, the `put`/`try_put`/`put_timeout` and
 /// `get`/`try_get`/`get_timeout` families, `task_done`, `join`, the sizes,
 /// `close`, `Default` (unbounded) and `Debug`.
 ///
@@ -17,13 +17,13 @@ macro_rules! queue_api {
         impl<T $(: $bound)?> $queue<T> {
             /// A queue holding at most `maxsize` items (0: no limit).
             pub const fn new(maxsize: usize) -> Self {
-                const NAMES: $crate::sync::channel::Names = $crate::sync::channel::Names {
+                const NAMES: $crate::sync::queue::engine::Names = $crate::sync::queue::engine::Names {
                     get: concat!(stringify!($queue), "::get"),
                     put: concat!(stringify!($queue), "::put"),
                     join: concat!(stringify!($queue), "::join"),
                 };
                 $queue {
-                    inner: $crate::sync::channel::Channel::new($store, maxsize, NAMES),
+                    inner: $crate::sync::queue::engine::QueueEngine::new($store, maxsize, NAMES),
                 }
             }
 

@@ -2,8 +2,8 @@
 
 use std::collections::VecDeque;
 
-use super::channel::Channel;
-use super::queue_api::queue_api;
+use super::api::queue_api;
+use super::engine::QueueEngine;
 
 /// A FIFO queue between green threads, like Python's `queue.Queue`.
 ///
@@ -63,7 +63,7 @@ use super::queue_api::queue_api;
 /// }).unwrap();
 /// ```
 pub struct Queue<T> {
-    inner: Channel<T, VecDeque<T>>,
+    inner: QueueEngine<T, VecDeque<T>>,
 }
 
 queue_api!(Queue<T>, VecDeque::new(), put " at the back", get "front");

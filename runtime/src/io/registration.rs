@@ -1,150 +1,21 @@
-//! The reactor: one `mio::Poll`, and per registered source a reader slot and
-//! a writer slot holding the green thread parked on each direction.
-//!
-//! mio is edge-triggered, so every operation is try-then-park: attempt it,
-//! and only on `WouldBlock` leave an `Unparker` in the slot and park; after
-//! the wake, attempt it again. Readiness that arrives while nobody waits is
-//! dropped on purpose: the next attempt will see the bytes.
+//! `Registration`: a `mio::event::Source` registered with the running
+//! runtime's reactor, read and written try-then-park.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::event::Source;
-use mio::{Events, Interest, Poll, Token};
-use slab::Slab;
 
+use super::reactor::{Direction, Reactor};
 use crate::context;
 use crate::park::{self, Reason, Unparker, Wake};
 
-/// The token of the cross-thread waker (see `handle.rs`).
-pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
-
-/// Who is parked on one registered source.
-#[derive(Debug)]
-struct Waiters {
-    reader: Option<Unparker>,
-    writer: Option<Unparker>,
-    /// Whether a read might succeed: set by every read readiness event,
-    /// cleared when a read hits `WouldBlock` or drains the source. While it
-    /// is clear, a read parks at once instead of making a doomed syscall.
-    read_ready: bool,
-    /// The same for writes.
-    write_ready: bool,
-    /// The peer closed its side or the socket failed: reads (and writes)
-    /// never park again, whatever a drain hint said, so end of file and
-    /// errors are always seen.
-    closed: bool,
-}
-
-impl Default for Waiters {
-    fn default() -> Self {
-        // Nothing is known of a new source: try before parking.
-        Waiters {
-            reader: None,
-            writer: None,
-            read_ready: true,
-            write_ready: true,
-            closed: false,
-        }
-    }
-}
-
-/// The runtime's poller and its waiter table.
-pub(crate) struct Reactor {
-    poll: RefCell<Poll>,
-    /// Reused for every poll: no allocation per readiness event.
-    events: RefCell<Events>,
-    /// Indexed by token.
-    waiters: RefCell<Slab<Waiters>>,
-    /// Live `Registration`s: with none, polling can be skipped while tasks are ready.
-    registrations: Cell<usize>,
-}
-
-impl Reactor {
-    pub(crate) fn new(event_capacity: usize) -> io::Result<Self> {
-        Ok(Reactor {
-            poll: RefCell::new(Poll::new()?),
-            events: RefCell::new(Events::with_capacity(event_capacity)),
-            waiters: RefCell::new(Slab::new()),
-            registrations: Cell::new(0),
-        })
-    }
-
-    pub(crate) fn registry(&self) -> io::Result<mio::Registry> {
-        self.poll.borrow().registry().try_clone()
-    }
-
-    pub(crate) fn registrations(&self) -> usize {
-        self.registrations.get()
-    }
-
-    /// Polls the OS once and hands each woken waiter to `wake`. Returns
-    /// whether the cross-thread waker fired.
-    pub(crate) fn poll(
-        &self,
-        timeout: Option<Duration>,
-        mut wake: impl FnMut(Unparker, Wake),
-    ) -> io::Result<bool> {
-        let mut events = self.events.borrow_mut();
-        loop {
-            match self.poll.borrow_mut().poll(&mut events, timeout) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if timeout.is_none() {
-                        continue;
-                    }
-                    return Ok(false);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let mut remote = false;
-        for event in events.iter() {
-            if event.token() == WAKER_TOKEN {
-                remote = true;
-                continue;
-            }
-            let (reader, writer) = {
-                let mut waiters = self.waiters.borrow_mut();
-                let Some(w) = waiters.get_mut(event.token().0) else {
-                    continue;
-                };
-                let err = event.is_error();
-                w.closed |= err || event.is_read_closed() || event.is_write_closed();
-                let r = if event.is_readable() || event.is_read_closed() || err {
-                    w.read_ready = true;
-                    w.reader.take()
-                } else {
-                    None
-                };
-                let wr = if event.is_writable() || event.is_write_closed() || err {
-                    w.write_ready = true;
-                    w.writer.take()
-                } else {
-                    None
-                };
-                (r, wr)
-            };
-            if let Some(u) = reader {
-                wake(u, Wake::Unparked);
-            }
-            if let Some(u) = writer {
-                wake(u, Wake::Unparked);
-            }
-        }
-        Ok(remote)
-    }
-}
-
-/// Which way an operation goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
-    Read,
-    Write,
-}
+/// The token of a registration whose source `into_inner` took out. The
+/// reactor's slab never hands it out (it is `WAKER_TOKEN`'s value).
+const TAKEN: usize = usize::MAX;
 
 /// Any `mio::event::Source` registered with the running runtime, with
 /// try-then-park operations: the public extension point `weft-net` is built on.
@@ -176,7 +47,9 @@ enum Direction {
 /// }).unwrap();
 /// ```
 pub struct Registration<S: Source> {
-    source: S,
+    /// The source. `ManuallyDrop` so `into_inner` can move it out; `Drop`
+    /// drops it after deregistering it.
+    source: ManuallyDrop<S>,
     token: usize,
     /// Keeps the poller alive for deregistration even if this outlives a run.
     reactor: Rc<Reactor>,
@@ -194,19 +67,9 @@ impl<S: Source> Registration<S> {
     /// Panics outside a runtime.
     pub fn new(mut source: S) -> io::Result<Self> {
         let reactor = context::with_core("Registration::new", |core| core.reactor.clone());
-        let token = reactor.waiters.borrow_mut().insert(Waiters::default());
-        let registered = reactor.poll.borrow().registry().register(
-            &mut source,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        );
-        if let Err(e) = registered {
-            reactor.waiters.borrow_mut().remove(token);
-            return Err(e);
-        }
-        reactor.registrations.set(reactor.registrations.get() + 1);
+        let token = reactor.register(&mut source)?;
         Ok(Registration {
-            source,
+            source: ManuallyDrop::new(source),
             token,
             reactor,
         })
@@ -320,7 +183,7 @@ impl<S: Source> Registration<S> {
     }
 
     fn try_io<R>(&self, dir: Direction, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
-        let result = op(&self.source);
+        let result = op(&*self.source);
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
             self.set_ready(dir, false);
         }
@@ -328,9 +191,7 @@ impl<S: Source> Registration<S> {
     }
 
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
-        if context::with_core("Registration", |core| core.consume_budget()) {
-            crate::yield_now();
-        }
+        yield_if_budget_exhausted();
         if self.is_ready(dir) {
             return Ok(());
         }
@@ -344,30 +205,15 @@ impl<S: Source> Registration<S> {
     /// Any error deregistering it from the OS poller.
     pub fn into_inner(mut self) -> io::Result<S> {
         let result = self.deregister();
-        // SAFETY: `self` is forgotten right after, so `source` is read out
-        // exactly once and never dropped in place; the other fields are
-        // dropped here by hand because `Drop` (which would deregister
-        // again) must not run.
-        let source = unsafe { std::ptr::read(&self.source) };
-        // SAFETY: as above, `reactor` is moved out exactly once.
-        let reactor = unsafe { std::ptr::read(&self.reactor) };
-        std::mem::forget(self);
-        drop(reactor);
+        self.token = TAKEN;
+        // SAFETY: `token` is now `TAKEN`, so `Drop` neither deregisters nor
+        // drops `source` again: it is taken out exactly once, here.
+        let source = unsafe { ManuallyDrop::take(&mut self.source) };
         result.map(|()| source)
     }
 
     fn deregister(&mut self) -> io::Result<()> {
-        let result = self
-            .reactor
-            .poll
-            .borrow()
-            .registry()
-            .deregister(&mut self.source);
-        self.reactor.waiters.borrow_mut().try_remove(self.token);
-        self.reactor
-            .registrations
-            .set(self.reactor.registrations.get() - 1);
-        result
+        self.reactor.deregister(&mut *self.source, self.token)
     }
 
     fn io<R>(
@@ -379,15 +225,13 @@ impl<S: Source> Registration<S> {
         // The fairness yield comes before the operation, not after it: a
         // task cancelled at that yield then loses nothing (an accepted
         // connection, bytes already read).
-        if context::with_core("Registration", |core| core.consume_budget()) {
-            crate::yield_now();
-        }
+        yield_if_budget_exhausted();
         let mut ready = self.is_ready(dir);
         loop {
             if !ready {
                 self.wait(dir, deadline)?;
             }
-            match op(&self.source) {
+            match op(&*self.source) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.set_ready(dir, false);
                     ready = false;
@@ -400,23 +244,12 @@ impl<S: Source> Registration<S> {
     /// Whether an operation in `dir` is worth trying before parking.
     #[inline]
     fn is_ready(&self, dir: Direction) -> bool {
-        let waiters = self.reactor.waiters.borrow();
-        let w = &waiters[self.token];
-        w.closed
-            || match dir {
-                Direction::Read => w.read_ready,
-                Direction::Write => w.write_ready,
-            }
+        self.reactor.is_ready(self.token, dir)
     }
 
     #[inline]
     fn set_ready(&self, dir: Direction, ready: bool) {
-        let mut waiters = self.reactor.waiters.borrow_mut();
-        let w = &mut waiters[self.token];
-        match dir {
-            Direction::Read => w.read_ready = ready,
-            Direction::Write => w.write_ready = ready,
-        }
+        self.reactor.set_ready(self.token, dir, ready);
     }
 
     /// Tells the reactor the last read drained the source (a stream read
@@ -448,7 +281,7 @@ impl<S: Source> Registration<S> {
             Direction::Read => Reason::Readable,
             Direction::Write => Reason::Writable,
         };
-        match park::park_deadline(reason, deadline) {
+        match park::park_timed(reason, deadline) {
             Wake::Unparked => Ok(()),
             Wake::TimedOut => {
                 self.disarm(dir, me);
@@ -478,51 +311,40 @@ impl<S: Source> Registration<S> {
     }
 
     fn arm(&self, dir: Direction, me: Unparker) -> io::Result<()> {
-        let mut waiters = self.reactor.waiters.borrow_mut();
-        let w = &mut waiters[self.token];
-        let slot = match dir {
-            Direction::Read => &mut w.reader,
-            Direction::Write => &mut w.writer,
-        };
-        if let Some(other) = *slot {
-            if other != me && other.is_parked() {
-                return Err(io::Error::new(
-                    io::ErrorKind::ResourceBusy,
-                    format!("another green thread is already waiting to {dir:?} on this source")
-                        .to_lowercase(),
-                ));
-            }
-        }
-        *slot = Some(me);
-        Ok(())
+        self.reactor.arm(self.token, dir, me)
     }
 
     fn disarm(&self, dir: Direction, me: Unparker) -> bool {
-        let mut waiters = self.reactor.waiters.borrow_mut();
-        let w = &mut waiters[self.token];
-        let slot = match dir {
-            Direction::Read => &mut w.reader,
-            Direction::Write => &mut w.writer,
-        };
-        if *slot == Some(me) {
-            *slot = None;
-            true
-        } else {
-            false
-        }
+        self.reactor.disarm(self.token, dir, me)
+    }
+}
+
+/// Yields when the running task has spent its fairness budget, so a task
+/// whose I/O always succeeds cannot starve the others. Comes before an
+/// operation, never after it: a task cancelled at this yield loses nothing.
+#[inline]
+fn yield_if_budget_exhausted() {
+    if context::with_core("Registration", |core| core.budget_exhausted()) {
+        crate::yield_now();
     }
 }
 
 impl<S: Source> Drop for Registration<S> {
     fn drop(&mut self) {
+        if self.token == TAKEN {
+            return; // `into_inner` gave the source away
+        }
         let _ = self.deregister();
+        // SAFETY: `source` is still in place (only `into_inner` takes it, and
+        // it sets `TAKEN`) and is never used again after this drop.
+        unsafe { ManuallyDrop::drop(&mut self.source) };
     }
 }
 
 impl<S: Source + fmt::Debug> fmt::Debug for Registration<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("source", &self.source)
+            .field("source", &*self.source)
             .field("token", &self.token)
             .finish()
     }

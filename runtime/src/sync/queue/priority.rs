@@ -3,8 +3,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::channel::{Channel, Order};
-use super::queue_api::queue_api;
+use super::api::queue_api;
+use super::engine::{Order, QueueEngine};
 
 /// A priority queue between green threads: [`get`](PriorityQueue::get)
 /// returns the greatest item first (like `std::collections::BinaryHeap`),
@@ -16,7 +16,7 @@ use super::queue_api::queue_api;
 /// `queue.PriorityQueue` returns the *lowest* first: wrap the priority in
 /// `std::cmp::Reverse` for that.
 ///
-/// Everything but the order is as for [`Queue`](super::Queue): bounded or
+/// Everything but the order is as for [`Queue`](crate::sync::Queue): bounded or
 /// not, FIFO service of parked getters and putters, `task_done`/`join`,
 /// `close`, and errors that give the item back.
 ///
@@ -38,7 +38,7 @@ use super::queue_api::queue_api;
 /// assert_eq!(order, ["high", "mid", "low"]);
 /// ```
 pub struct PriorityQueue<T: Ord> {
-    inner: Channel<T, Heap<T>>,
+    inner: QueueEngine<T, Heap<T>>,
 }
 
 queue_api!(PriorityQueue<T: Ord>, Heap::new(), put "", get "greatest");

@@ -13,10 +13,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Instant;
 
-use super::queue_error::{
-    GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
-};
-use super::wait_list::WaitList;
+use super::error::{GetTimeoutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError};
+use crate::sync::wait_list::WaitList;
 
 /// The order a queue gives its items back in.
 pub(crate) trait Order<T> {
@@ -65,7 +63,7 @@ pub(crate) struct Names {
     pub(crate) join: &'static str,
 }
 
-pub(crate) struct Channel<T, O> {
+pub(crate) struct QueueEngine<T, O> {
     /// The queued items.
     items: RefCell<O>,
     /// At most this many queued items; 0 means no limit.
@@ -83,9 +81,9 @@ pub(crate) struct Channel<T, O> {
     names: Names,
 }
 
-impl<T, O: Order<T>> Channel<T, O> {
+impl<T, O: Order<T>> QueueEngine<T, O> {
     pub(crate) const fn new(items: O, maxsize: usize, names: Names) -> Self {
-        Channel {
+        QueueEngine {
             items: RefCell::new(items),
             maxsize,
             unfinished: Cell::new(0),
@@ -239,7 +237,7 @@ impl<T, O: Order<T>> Channel<T, O> {
     }
 }
 
-impl<T, O: Order<T>> Channel<T, O> {
+impl<T, O: Order<T>> QueueEngine<T, O> {
     /// Writes the queue's state under the public type's `name`.
     pub(super) fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)

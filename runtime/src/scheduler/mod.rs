@@ -1,0 +1,244 @@
+//! The core of the runtime: the task table, the ready queue and the
+//! running task's state, shared by the rooms below.
+//!
+//! - `task_entry`: one task's record.
+//! - `parking`: the park/unpark/cancel protocol every blocking call uses.
+//! - `run_loop`: resuming tasks and the event turn (poll, remote requests,
+//!   timers), per the crate's [scheduling rules](crate#scheduling-rules).
+//! - `shutdown`: unwinding what is left, and the deadlock report.
+//!
+//! Every `RefCell` here is borrowed only between context switches, never
+//! across one: `run_task` copies the coroutine's address out of its record,
+//! releases all borrows, resumes it, and puts it back afterwards.
+
+mod parking;
+mod run_loop;
+mod shutdown;
+mod task_entry;
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use corosensei::Coroutine;
+use slab::Slab;
+
+use crate::bridge::BlockingPool;
+use crate::fiber::FiberPool;
+use crate::handle::{Remote, Request};
+use crate::io::Reactor;
+use crate::local::Locals;
+use crate::park::{Unparker, Wake};
+use crate::runtime::Config;
+use crate::stack::StackPool;
+use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
+use crate::time::TimerHeap;
+
+pub use shutdown::{BlockedTask, DeadlockReport};
+use task_entry::{State, TaskEntry};
+
+/// One runtime's scheduler state: its settings, tasks, ready queue,
+/// timers, stacks, reactor and the requests of other threads.
+pub(crate) struct Core {
+    pub(crate) config: Config,
+    tasks: RefCell<Slab<TaskEntry>>,
+    /// The ready FIFO (rules 2–4).
+    ready: RefCell<VecDeque<TaskId>>,
+    /// The task being resumed, if any.
+    current: Cell<Option<TaskId>>,
+    timers: RefCell<TimerHeap>,
+    stacks: RefCell<StackPool>,
+    pub(crate) reactor: Rc<Reactor>,
+    /// Cross-thread spawns; `Handle`s hold the other references.
+    pub(crate) remote: Arc<Remote>,
+    /// The buffer requests from other threads are drained into, kept so
+    /// draining does not allocate.
+    remote_batch: RefCell<VecDeque<Request>>,
+    /// The `spawn_blocking` workers (started on first use).
+    pub(crate) blocking: BlockingPool,
+    /// Spawn counter, the source of `TaskId` serials.
+    serial: Cell<u32>,
+    /// Non-daemon tasks alive: `run` returns when it reaches zero.
+    live: Cell<usize>,
+    /// Tasks parked on a wait that the outside world can end (I/O, bridge).
+    external: Cell<usize>,
+    /// I/O operations the running task may still complete before it is made
+    /// to yield (the fairness budget, reset on every resume).
+    budget: Cell<u32>,
+    /// Whether the running task was cancelled: checked after every switch
+    /// without looking the task up.
+    current_cancelled: Cell<bool>,
+    /// The running task's park sequence (a copy of its record's `seq`), so
+    /// `Unparker::current` needs no lookup.
+    current_seq: Cell<u32>,
+    /// Spare coroutine boxes.
+    fibers: RefCell<FiberPool>,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> io::Result<Core> {
+        let reactor = Rc::new(Reactor::new(config.event_capacity)?);
+        let remote = Arc::new(Remote::new(&reactor)?);
+        let blocking = BlockingPool::new(config.max_blocking_threads);
+        Ok(Core {
+            config,
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            current: Cell::new(None),
+            timers: RefCell::new(TimerHeap::default()),
+            stacks: RefCell::new(StackPool::new()),
+            reactor,
+            remote,
+            remote_batch: RefCell::new(VecDeque::new()),
+            blocking,
+            serial: Cell::new(0),
+            live: Cell::new(0),
+            external: Cell::new(0),
+            budget: Cell::new(0),
+            current_cancelled: Cell::new(false),
+            current_seq: Cell::new(0),
+            fibers: RefCell::new(FiberPool::default()),
+        })
+    }
+
+    // ---- spawning -------------------------------------------------------
+
+    pub(crate) fn spawn<F, T>(&self, builder: Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let stack_size = match builder.stack_size {
+            Some(size) => crate::stack::validate_stack_size(size)?,
+            None => self.config.stack_size,
+        };
+        let stack = self.stacks.borrow_mut().take(stack_size)?;
+        let slot = Rc::new(JoinSlot::new());
+        let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
+        let name: Option<Rc<str>> = builder.name.map(Rc::from);
+        let serial = self.serial.get().wrapping_add(1);
+        self.serial.set(serial);
+        let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
+        let entry = TaskEntry {
+            serial,
+            seq: 0,
+            state: State::Ready,
+            wake: Wake::Unparked,
+            timer: None,
+            cancelled: false,
+            unwinding: false,
+            daemon: builder.daemon,
+            fiber: self.fibers.borrow_mut().make(coroutine),
+            stack_size,
+            name: name.clone(),
+            span,
+            locals: Vec::new(),
+        };
+        let index = self.tasks.borrow_mut().insert(entry);
+        let id = TaskId::from_parts(index as u32, serial);
+        self.ready.borrow_mut().push_back(id);
+        if !builder.daemon {
+            self.live.set(self.live.get() + 1);
+        }
+        tracing::debug!(
+            task = serial,
+            name = name.as_deref(),
+            daemon = builder.daemon,
+            "spawn"
+        );
+        Ok(JoinHandle::new(id, name, slot))
+    }
+
+    // ---- the running task -------------------------------------------------
+
+    #[inline]
+    fn current_id(&self) -> TaskId {
+        match self.current.get() {
+            Some(id) => id,
+            None => crate::context::outside_runtime("a green-thread API"),
+        }
+    }
+
+    #[inline]
+    fn with_entry<R>(&self, id: TaskId, f: impl FnOnce(&mut TaskEntry) -> R) -> Option<R> {
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(id.index()) {
+            Some(t) if t.serial == id.serial() => Some(f(t)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn with_current<R>(&self, f: impl FnOnce(&mut TaskEntry) -> R) -> R {
+        let id = self.current_id();
+        self.with_entry(id, f)
+            .expect("the running task has a record")
+    }
+
+    pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {
+        let id = self.current_id();
+        (id, self.with_current(|t| t.name.clone()))
+    }
+
+    #[inline]
+    pub(crate) fn current_cancelled(&self) -> bool {
+        self.current_cancelled.get()
+    }
+
+    pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
+        self.with_current(|t| f(&mut t.locals))
+    }
+
+    #[inline]
+    pub(crate) fn current_unparker(&self) -> Unparker {
+        Unparker::new(self.current_id(), self.current_seq.get())
+    }
+
+    #[inline]
+    pub(crate) fn after_yield(&self) {
+        self.unwind_if_cancelled();
+    }
+
+    /// Spends one unit of the running task's fairness budget and says
+    /// whether it has run out. The caller then yields, so a task whose I/O
+    /// always succeeds cannot starve the others.
+    #[inline]
+    pub(crate) fn budget_exhausted(&self) -> bool {
+        let left = self.budget.get();
+        if left > 1 {
+            self.budget.set(left - 1);
+            false
+        } else {
+            true
+        }
+    }
+
+    pub(crate) fn report_panic(&self, payload: &(dyn Any + Send)) {
+        let msg = task::payload_str(payload).unwrap_or("<non-string panic payload>");
+        tracing::error!(panic = msg, "task panicked");
+    }
+
+    // ---- stats ----------------------------------------------------------------
+
+    pub(crate) fn stacks_mapped(&self) -> usize {
+        self.stacks.borrow().mapped()
+    }
+
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.remote.close();
+        // Tasks left behind (a runtime dropped without running) still unwind,
+        // unless another runtime is running on this thread right now.
+        if !self.tasks.get_mut().is_empty() && crate::context::try_with_core(|_| ()).is_none() {
+            crate::context::enter(self, || self.shutdown());
+        }
+    }
+}

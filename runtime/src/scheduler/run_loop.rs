@@ -1,0 +1,185 @@
+//! The loop: resume ready tasks one pass at a time, then one turn of the
+//! event side (poll the OS, serve other threads' requests, fire timers).
+
+use std::time::{Duration, Instant};
+
+use corosensei::CoroutineResult;
+
+use super::{Core, State};
+use crate::fiber::Fiber;
+use crate::handle::Request;
+use crate::park::{Unparker, Wake};
+use crate::runtime::RunError;
+use crate::task::{Builder, TaskId};
+
+/// What one turn asks of the OS poller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PollWait {
+    /// Tasks are ready and nothing is registered that could report
+    /// readiness: skip the syscall.
+    Skip,
+    /// Tasks are ready: poll without blocking (rule 9).
+    Now,
+    /// Nothing is ready: block until the nearest timer.
+    Until(Instant),
+    /// Nothing is ready and no timer is set, but a socket, a bridge or
+    /// another thread can still wake a task: block until it does.
+    Forever,
+    /// Nothing is ready and nothing can ever wake the parked tasks.
+    Deadlock,
+}
+
+impl Core {
+    // ---- the loop -------------------------------------------------------------
+
+    /// Resumes one ready task until its next suspension point.
+    #[inline]
+    pub(super) fn run_task(&self, id: TaskId) {
+        let Some((fiber, span, cancelled, seq)) = self.with_entry(id, |t| {
+            t.state = State::Running;
+            (t.fiber.as_ptr(), t.span.clone(), t.cancelled, t.seq)
+        }) else {
+            return;
+        };
+        self.current.set(Some(id));
+        self.current_cancelled.set(cancelled);
+        self.current_seq.set(seq);
+        self.budget.set(self.config.fairness);
+        let result = {
+            let _entered = span.enter();
+            // SAFETY: only the loop resumes, recycles or drops fibers, and it
+            // is here, resuming this one; the task cannot reach its own fiber.
+            unsafe { Fiber::resume(fiber) }
+        };
+        self.current.set(None);
+        match result {
+            CoroutineResult::Yield(()) => {
+                // Still `Running`: it suspended in `yield_now` (a park marks
+                // the task `Parked` first), so it goes to the ready tail (rule 3).
+                // Done here rather than by a lookup before the switch.
+                let yielded = self.with_entry(id, |t| {
+                    let yielded = t.state == State::Running;
+                    if yielded {
+                        t.state = State::Ready;
+                    }
+                    yielded
+                });
+                if yielded == Some(true) {
+                    self.ready.borrow_mut().push_back(id);
+                }
+            }
+            CoroutineResult::Return(()) => self.finish(id),
+        }
+    }
+
+    fn finish(&self, id: TaskId) {
+        let entry = self.tasks.borrow_mut().remove(id.index());
+        let co = self.fibers.borrow_mut().recycle(entry.fiber);
+        self.stacks
+            .borrow_mut()
+            .put(entry.stack_size, co.into_stack());
+        if !entry.daemon {
+            self.live.set(self.live.get() - 1);
+        }
+        tracing::debug!(task = entry.serial, name = entry.name.as_deref(), "exit");
+    }
+
+    /// Runs until no non-daemon task is left, then unwinds the daemons.
+    pub(crate) fn run(&self) -> Result<(), RunError> {
+        let result = self.run_loop();
+        self.shutdown();
+        result
+    }
+
+    fn run_loop(&self) -> Result<(), RunError> {
+        loop {
+            let batch = self.ready.borrow().len();
+            for _ in 0..batch {
+                let Some(id) = self.ready.borrow_mut().pop_front() else {
+                    break;
+                };
+                self.run_task(id);
+            }
+            // Jobs other threads queued (before `run`, or while the last
+            // task was finishing) are tasks too: spawn them before giving up.
+            if self.live.get() == 0 && !self.serve_remote() {
+                return Ok(());
+            }
+            self.turn()?;
+        }
+    }
+
+    /// What this turn should ask of the OS poller, given the ready queue,
+    /// the timers and who could still wake a parked task.
+    fn poll_wait(&self) -> PollWait {
+        let remote_live = self.remote.has_handles();
+        if !self.ready.borrow().is_empty() {
+            if self.reactor.registrations() == 0 && !remote_live {
+                PollWait::Skip
+            } else {
+                PollWait::Now
+            }
+        } else if let Some(deadline) = self.timers.borrow().next_deadline() {
+            PollWait::Until(deadline)
+        } else if self.external.get() > 0 || remote_live {
+            PollWait::Forever
+        } else {
+            PollWait::Deadlock
+        }
+    }
+
+    /// One turn of the event side: poll I/O (without blocking when tasks are
+    /// ready), take remote requests, fire due timers.
+    fn turn(&self) -> Result<(), RunError> {
+        let timeout = match self.poll_wait() {
+            PollWait::Skip => None,
+            PollWait::Now => Some(Some(Duration::ZERO)),
+            PollWait::Until(deadline) => {
+                Some(Some(deadline.saturating_duration_since(Instant::now())))
+            }
+            PollWait::Forever => Some(None),
+            PollWait::Deadlock => return Err(RunError::Deadlock(self.deadlock_report())),
+        };
+        if let Some(timeout) = timeout {
+            let remote_woken = self.reactor.poll(timeout, |u, wake| {
+                self.unpark(u, wake);
+            })?;
+            if remote_woken {
+                self.serve_remote();
+            }
+        }
+        if !self.timers.borrow().is_empty() {
+            let now = Instant::now();
+            loop {
+                let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
+                    break;
+                };
+                self.unpark(u, Wake::TimedOut);
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves what other threads queued: spawns (through `Handle`s) and
+    /// unparks (from `RemoteUnparker`s). Returns whether it spawned any task.
+    fn serve_remote(&self) -> bool {
+        let mut batch = std::mem::take(&mut *self.remote_batch.borrow_mut());
+        self.remote.drain_into(&mut batch);
+        let mut spawned = false;
+        for request in batch.drain(..) {
+            match request {
+                Request::Spawn(f) => match self.spawn(Builder::new(), f) {
+                    Ok(_) => spawned = true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not spawn a task sent from another thread")
+                    }
+                },
+                Request::Unpark(task, seq) => {
+                    self.unpark(Unparker::new(task, seq), Wake::Unparked);
+                }
+            }
+        }
+        *self.remote_batch.borrow_mut() = batch;
+        spawned
+    }
+}

@@ -1,0 +1,52 @@
+//! One green thread's record in the task table, and where it is in its life.
+
+use std::rc::Rc;
+
+use crate::fiber::Fiber;
+use crate::local::Locals;
+use crate::park::{Reason, Wake};
+use crate::time::TimerKey;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum State {
+    /// In the ready queue.
+    Ready,
+    /// Resumed right now.
+    Running,
+    /// Suspended until an `Unparker` for its current `seq` (or its timer) fires.
+    Parked(Reason),
+}
+
+/// One green thread's record in the slab.
+pub(super) struct TaskEntry {
+    /// The spawn number; together with the slab index it is the `TaskId`.
+    pub(super) serial: u32,
+    /// Park sequence: `Unparker`s minted for an earlier park are stale.
+    pub(super) seq: u32,
+    pub(super) state: State,
+    /// How the last park ended, read by the task when it resumes.
+    pub(super) wake: Wake,
+    /// The deadline timer of the current park, removed when the park ends.
+    pub(super) timer: Option<TimerKey>,
+    /// Set by `JoinHandle::cancel` and at shutdown: unwind at every suspension point.
+    pub(super) cancelled: bool,
+    /// Set once a cancellation unwind was thrown in this task. Together with
+    /// `std::thread::panicking()` it tells "a destructor of this task parks
+    /// while the task unwinds" (do not throw again: that would abort) from
+    /// "the task caught the unwind and parks again" (throw again: sticky).
+    /// `panicking()` alone is per OS thread, so one task's unwinding would
+    /// hide every other task's cancellation.
+    pub(super) unwinding: bool,
+    /// Daemons do not keep `run` going.
+    pub(super) daemon: bool,
+    /// The coroutine, at a fixed address so it is resumed in place.
+    pub(super) fiber: Fiber,
+    /// The size class its stack goes back to in the pool.
+    pub(super) stack_size: usize,
+    pub(super) name: Option<Rc<str>>,
+    /// Entered on every resume, so the task's events carry its id and name.
+    pub(super) span: tracing::Span,
+    /// Task-local values (see `local.rs`).
+    pub(super) locals: Locals,
+}
