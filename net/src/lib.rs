@@ -64,6 +64,7 @@
 mod addr;
 mod backoff;
 mod listen_options;
+mod server;
 mod stream_io;
 mod tcp_listener;
 mod tcp_stream;
@@ -74,6 +75,7 @@ mod unix_stream;
 
 pub use addr::ToSocketAddrs;
 pub use listen_options::ListenOptions;
+pub use server::{Connection, Server, ServerListener, ServerStream, ShutdownHandle, Summary};
 pub use tcp_listener::{Incoming, TcpListener};
 pub use tcp_stream::TcpStream;
 pub use udp_socket::UdpSocket;

@@ -1,0 +1,565 @@
+//! `Server`: a handler per connection in its own green thread, with the
+//! limits and the graceful stop a production server needs.
+//!
+//! The shape follows gevent's `BaseServer` (a cap that pauses accepting,
+//! `stop(timeout)`) and Go's `Server.Shutdown` (stop accepting, close idle
+//! connections, wait for busy ones, then give up).
+
+mod connection;
+mod listener;
+mod shutdown;
+mod signals;
+mod summary;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use weft_runtime::bridge::PollableQueue;
+use weft_runtime::sync::Semaphore;
+use weft_runtime::{task, JoinHandle, Sender};
+
+pub use connection::Connection;
+use connection::{ConnState, Drain};
+pub use listener::{ServerListener, ServerStream};
+pub use shutdown::ShutdownHandle;
+use shutdown::Stop;
+pub use summary::Summary;
+
+use crate::addr::ToSocketAddrs;
+use crate::TcpListener;
+
+/// How long the drain waits for busy connections by default.
+const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A server: accepts connections from a [`TcpListener`] or
+/// [`UnixListener`](crate::UnixListener) and runs a handler for each in its
+/// own green thread.
+///
+/// - **Backlog**: [`Server::bind`] listens with a backlog of 1024 (the
+///   kernel caps it at `net.core.somaxconn`); for another, bind with
+///   [`ListenOptions`](crate::ListenOptions) and use [`Server::new`].
+/// - **Connection cap**: with [`max_connections`](Self::max_connections),
+///   the server stops accepting at the cap, so further clients wait in the
+///   listen backlog (they are not accepted and closed), and resumes as
+///   connections end.
+/// - **Idle timeout**: with [`idle_timeout`](Self::idle_timeout), a read
+///   or write that moves no byte for that long fails, and the connection
+///   is closed and logged.
+/// - **Graceful drain**: on a [`ShutdownHandle`] (usable from any OS
+///   thread) or, opt-in, on SIGINT/SIGTERM, the server stops accepting at
+///   once (new connects are refused), closes the connections that are idle
+///   (see [`Connection`]), lets busy ones finish until the drain timeout,
+///   then cancels the rest (their destructors run) and returns a
+///   [`Summary`].
+///
+/// Accept errors, the cap, idle timeouts and the drain are logged as
+/// `tracing` events.
+///
+/// # Examples
+///
+/// A line echo server and one client:
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use std::time::Duration;
+/// use weft_net::{Server, TcpStream};
+///
+/// weft_runtime::Runtime::new().unwrap().block_on(|| {
+///     let server = Server::bind("127.0.0.1:0")
+///         .unwrap()
+///         .max_connections(100)
+///         .idle_timeout(Some(Duration::from_secs(30)));
+///     let addr = server.local_addr().unwrap();
+///     let stop = server.shutdown_handle();
+///     let client = weft_runtime::spawn(move || {
+///         let mut c = TcpStream::connect(addr).unwrap();
+///         c.write_all(b"hello\n").unwrap();
+///         let mut answer = String::new();
+///         BufReader::new(&c).read_line(&mut answer).unwrap();
+///         stop.shutdown();
+///         answer
+///     });
+///     let summary = server.serve(|conn| {
+///         let mut lines = BufReader::new(&conn);
+///         let mut line = String::new();
+///         while lines.read_line(&mut line)? > 0 {
+///             (&conn).write_all(line.as_bytes())?;
+///             line.clear();
+///         }
+///         Ok(())
+///     }).unwrap();
+///     assert_eq!(client.join().unwrap(), "hello\n");
+///     assert_eq!(summary.accepted, 1);
+/// }).unwrap();
+/// ```
+pub struct Server<L: ServerListener = TcpListener> {
+    /// Where connections come from.
+    listener: L,
+    /// The most connections served at once; `None` for no cap.
+    max_connections: Option<usize>,
+    /// How long a read or write may move no byte before the connection closes.
+    idle_timeout: Option<Duration>,
+    /// How long the drain waits for busy connections before cancelling them.
+    drain_timeout: Duration,
+    /// Green threads accepting on the listener.
+    acceptors: usize,
+    /// Whether SIGINT/SIGTERM start the drain.
+    signals: bool,
+    /// Drain requests and drain progress, from any thread.
+    stop: PollableQueue<Stop>,
+    /// Kept so the queue never disconnects while the server lives.
+    stop_tx: Sender<Stop>,
+}
+
+impl Server<TcpListener> {
+    /// A server on a new TCP listener bound to `addr` (backlog 1024,
+    /// `SO_REUSEADDR`).
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpListener::bind`]; any error creating the shutdown queue.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a weft runtime.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Self> {
+        Server::new(TcpListener::bind(addr)?)
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// Any error from the OS.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+impl<L: ServerListener> Server<L> {
+    /// A server accepting from `listener`, with no connection cap, no idle
+    /// timeout, a 30 s drain timeout, one acceptor and no signal handling.
+    ///
+    /// # Errors
+    ///
+    /// Any error creating the shutdown queue (a socketpair: `EMFILE`, say).
+    pub fn new(listener: L) -> io::Result<Self> {
+        let stop = PollableQueue::new()?;
+        let stop_tx = stop.sender();
+        Ok(Server {
+            listener,
+            max_connections: None,
+            idle_timeout: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            acceptors: 1,
+            signals: false,
+            stop,
+            stop_tx,
+        })
+    }
+
+    /// Serves at most `max` connections at once: at the cap, accepting
+    /// pauses (clients wait in the listen backlog) until one ends.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `max` is 0.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        assert!(max > 0, "max_connections must be at least 1");
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// Closes a connection when one of its reads or writes moves no byte
+    /// for `timeout` (its handler's call fails with the timeout error);
+    /// `None` (the default) never does.
+    ///
+    /// # Panics
+    ///
+    /// Panics for `Some(Duration::ZERO)`.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        assert!(
+            timeout != Some(Duration::ZERO),
+            "idle_timeout must not be zero"
+        );
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long the drain lets busy connections finish before cancelling
+    /// them (default 30 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Accepts with `n` green threads on the one listener (default 1).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0.
+    pub fn acceptors(mut self, n: usize) -> Self {
+        assert!(n > 0, "a server needs at least one acceptor");
+        self.acceptors = n;
+        self
+    }
+
+    /// Whether SIGINT and SIGTERM start the drain (default `false`). The
+    /// hooks are installed when [`serve`](Self::serve) starts and removed
+    /// when it returns; a second signal during the drain cancels the
+    /// remaining connections at once.
+    pub fn handle_signals(mut self, on: bool) -> Self {
+        self.signals = on;
+        self
+    }
+
+    /// A handle that starts the drain from any OS thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            tx: self.stop_tx.clone(),
+        }
+    }
+
+    /// The listener.
+    pub fn listener(&self) -> &L {
+        &self.listener
+    }
+
+    /// Serves: runs `handler` for every accepted connection in a green
+    /// thread of its own until a shutdown request, then drains and returns
+    /// what happened. A handler's error ends only its connection (it is
+    /// logged and counted).
+    ///
+    /// # Errors
+    ///
+    /// Any error installing the signal hooks or spawning the acceptors; an
+    /// accept error that concerns the listener rather than one connection
+    /// (the server drains first, then returns it). Descriptor exhaustion is
+    /// waited out, never returned.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a green thread.
+    pub fn serve<F>(self, handler: F) -> io::Result<Summary>
+    where
+        F: Fn(Connection<L::Stream>) -> io::Result<()> + 'static,
+    {
+        let Server {
+            listener,
+            max_connections,
+            idle_timeout,
+            drain_timeout,
+            acceptors,
+            signals,
+            stop,
+            stop_tx,
+        } = self;
+        let shared = Rc::new(Shared {
+            conns: RefCell::new(HashMap::new()),
+            next_id: Cell::new(0),
+            drain: Rc::new(Drain::default()),
+            limit: max_connections.map(Semaphore::new),
+            max_connections,
+            idle_timeout,
+            stop: stop_tx,
+            counts: RefCell::new(Summary::default()),
+        });
+        let signal_task = if signals {
+            Some(signals::watch(shared.stop.clone())?)
+        } else {
+            None
+        };
+        let listener = Rc::new(listener);
+        let handler = Rc::new(handler);
+        let mut tasks = Vec::with_capacity(acceptors);
+        for i in 0..acceptors {
+            let (listener, shared, handler) = (listener.clone(), shared.clone(), handler.clone());
+            tasks.push(
+                task::Builder::new()
+                    .name(format!("weft-net acceptor {i}"))
+                    .daemon(true)
+                    .spawn(move || accept_loop(&*listener, &shared, &handler))?,
+            );
+        }
+        tracing::info!(
+            acceptors,
+            ?max_connections,
+            ?idle_timeout,
+            "server: accepting"
+        );
+        let failure = loop {
+            match stop.get() {
+                Ok(Stop::Requested) => {
+                    tracing::info!("server: shutdown requested");
+                    break None;
+                }
+                Ok(Stop::Signal(signal)) => {
+                    tracing::info!(signal, "server: shutdown requested by a signal");
+                    break None;
+                }
+                Ok(Stop::Failed(e)) => break Some(e),
+                Ok(Stop::ConnClosed) => {}
+                Err(_) => break None, // unreachable: `shared` holds a sender
+            }
+        };
+        shared.drain.draining.set(true);
+        for t in &tasks {
+            t.cancel();
+        }
+        for t in tasks {
+            let _ = t.join();
+        }
+        drop(listener); // the acceptors' copies went with them: connects are refused now
+        let summary = drain(&shared, &stop, drain_timeout);
+        if let Some(t) = signal_task {
+            t.cancel();
+            let _ = t.join();
+        }
+        tracing::info!(%summary, "server: drain finished");
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+}
+
+impl<L: ServerListener + fmt::Debug> fmt::Debug for Server<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("acceptors", &self.acceptors)
+            .field("signals", &self.signals)
+            .finish()
+    }
+}
+
+/// The state the acceptors, the connections and the drain share.
+struct Shared<S: ServerStream> {
+    /// Live connections by id: their record and their task.
+    conns: RefCell<HashMap<u64, Entry<S>>>,
+    /// The next connection id.
+    next_id: Cell<u64>,
+    /// The drain flag every connection sees.
+    drain: Rc<Drain>,
+    /// One permit per connection slot, when capped.
+    limit: Option<Semaphore>,
+    /// The cap, for the log.
+    max_connections: Option<usize>,
+    /// Set on every accepted stream as its read and write timeout.
+    idle_timeout: Option<Duration>,
+    /// To the control loop: listener failure, connections ending in the drain.
+    stop: Sender<Stop>,
+    /// What happened so far.
+    counts: RefCell<Summary>,
+}
+
+/// A live connection in the table.
+struct Entry<S: ServerStream> {
+    /// Its record, to close it when idle.
+    state: Rc<ConnState<S>>,
+    /// Its task, to cancel it at the drain deadline (taken then).
+    join: Option<JoinHandle<()>>,
+}
+
+impl<S: ServerStream> Shared<S> {
+    fn active(&self) -> usize {
+        self.conns.borrow().len()
+    }
+
+    /// Starts the handler for an accepted connection.
+    fn start<F>(self: &Rc<Self>, stream: S, peer: S::Addr, handler: &Rc<F>)
+    where
+        F: Fn(Connection<S>) -> io::Result<()> + 'static,
+    {
+        stream.prepare();
+        if let Some(t) = self.idle_timeout {
+            let _ = stream.set_read_timeout(Some(t));
+            let _ = stream.set_write_timeout(Some(t));
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.counts.borrow_mut().accepted += 1;
+        let state = Rc::new(ConnState::new(stream, peer, self.drain.clone()));
+        let guard = ConnGuard {
+            shared: self.clone(),
+            id,
+        };
+        let conn = Connection::new(state.clone());
+        let handler = handler.clone();
+        // Fails when no stack can be had (the kernel's map limit, say): that
+        // connection is dropped (the guard gives its slot back), the others
+        // are served and accepting goes on.
+        match task::Builder::new().spawn(move || {
+            let result = handler(conn);
+            guard.finish(result);
+        }) {
+            Ok(join) => {
+                let entry = Entry {
+                    state,
+                    join: Some(join),
+                };
+                self.conns.borrow_mut().insert(id, entry);
+            }
+            Err(e) => {
+                tracing::warn!(peer = ?state.peer(), error = %e, "server: no green thread for a connection; it is closed, accepting goes on");
+            }
+        }
+    }
+}
+
+/// Ends a connection's life in the table, whether its handler returned, it
+/// was cancelled or it never started: frees its slot and, while the server
+/// drains, tells the control loop.
+struct ConnGuard<S: ServerStream> {
+    shared: Rc<Shared<S>>,
+    id: u64,
+}
+
+impl<S: ServerStream> ConnGuard<S> {
+    /// Counts and logs how the handler ended.
+    fn finish(self, result: io::Result<()>) {
+        let shared = &self.shared;
+        let mut counts = shared.counts.borrow_mut();
+        match result {
+            Ok(()) => counts.served += 1,
+            Err(e) => {
+                counts.failed += 1;
+                let entry = shared.conns.borrow();
+                let peer = entry.get(&self.id).map(|e| e.state.peer());
+                match shared.idle_timeout {
+                    Some(timeout) if listener::is_timeout(&e) => {
+                        counts.timed_out += 1;
+                        tracing::info!(?peer, ?timeout, "server: idle timeout; connection closed");
+                    }
+                    _ => {
+                        tracing::debug!(?peer, error = %e, "server: connection ended with an error")
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<S: ServerStream> Drop for ConnGuard<S> {
+    fn drop(&mut self) {
+        let entry = self.shared.conns.borrow_mut().remove(&self.id);
+        drop(entry); // closes the socket once the handler dropped its side
+        if let Some(limit) = &self.shared.limit {
+            limit.release();
+        }
+        if self.shared.drain.draining.get() {
+            let _ = self.shared.stop.put(Stop::ConnClosed);
+        }
+    }
+}
+
+/// One acceptor: takes a slot (when capped), accepts, starts the handler.
+fn accept_loop<L, F>(listener: &L, shared: &Rc<Shared<L::Stream>>, handler: &Rc<F>)
+where
+    L: ServerListener,
+    F: Fn(Connection<L::Stream>) -> io::Result<()> + 'static,
+{
+    loop {
+        if let Some(limit) = &shared.limit {
+            if limit.available_permits() == 0 {
+                tracing::info!(
+                    max_connections = ?shared.max_connections,
+                    "server: max_connections reached; new clients wait in the listen backlog"
+                );
+                limit.acquire();
+                tracing::info!("server: below max_connections again; accepting");
+            } else {
+                limit.acquire();
+            }
+        }
+        match listener.accept_stream() {
+            Ok((stream, peer)) => shared.start(stream, peer, handler),
+            Err(e) => {
+                if let Some(limit) = &shared.limit {
+                    limit.release();
+                }
+                if listener::is_per_connection(&e) {
+                    tracing::warn!(error = %e, "server: accept failed for one connection; accepting goes on");
+                    continue;
+                }
+                tracing::error!(error = %e, "server: accept failed; draining");
+                let _ = shared.stop.put(Stop::Failed(e));
+                return;
+            }
+        }
+    }
+}
+
+/// The drain after accepting stopped: closes idle connections, waits for
+/// the rest until `timeout` (or a second request), cancels what is left.
+fn drain<S: ServerStream>(
+    shared: &Shared<S>,
+    stop: &PollableQueue<Stop>,
+    timeout: Duration,
+) -> Summary {
+    let states: Vec<_> = shared
+        .conns
+        .borrow()
+        .values()
+        .map(|e| e.state.clone())
+        .collect();
+    tracing::info!(
+        active = states.len(),
+        ?timeout,
+        "server: drain started; no longer accepting"
+    );
+    for state in &states {
+        state.close_if_idle();
+    }
+    drop(states);
+    let deadline = Instant::now() + timeout;
+    while shared.active() > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match stop.get_timeout(left) {
+            Ok(Stop::Requested | Stop::Signal(_)) => {
+                tracing::warn!(
+                    "server: second shutdown request; cancelling the remaining connections now"
+                );
+                break;
+            }
+            Ok(Stop::ConnClosed | Stop::Failed(_)) => {}
+            Err(_) => break, // the deadline
+        }
+    }
+    let active = shared.active() as u64;
+    let handles: Vec<JoinHandle<()>> = shared
+        .conns
+        .borrow_mut()
+        .values_mut()
+        .filter_map(|e| e.join.take())
+        .collect();
+    if !handles.is_empty() {
+        tracing::warn!(
+            connections = handles.len(),
+            "server: drain deadline passed; cancelling the connections still running"
+        );
+    }
+    for h in &handles {
+        h.cancel();
+    }
+    let cancelled = handles.len() as u64;
+    for h in handles {
+        let _ = h.join();
+    }
+    let mut summary = shared.counts.borrow().clone();
+    summary.closed_idle = shared.drain.closed_idle.get();
+    summary.active_at_deadline = active;
+    summary.cancelled = cancelled;
+    summary
+}
