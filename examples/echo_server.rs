@@ -1,27 +1,56 @@
-//! The seed's echo server as green threads: one green thread per connection,
-//! all on one OS thread.
+//! The seed's echo server on [`weft::net::Server`]: one green thread per
+//! connection, all on one OS thread, with the limits real traffic needs.
 //!
 //! ```text
 //! cargo run --release --example echo_server                     # 127.0.0.1:16000, line protocol
 //! cargo run --release --example echo_server -- --proto raw      # echo bytes as they come
-//! cargo run --release --example echo_server -- --addr 0.0.0.0:7000
-//! RUST_LOG=weft=debug cargo run --example echo_server            # runtime traces
+//! cargo run --release --example echo_server -- --addr 0.0.0.0:7000 --max-connections 5000
+//! cargo run --release --example echo_server -- --backlog 5      # the seed's listen backlog
+//! RUST_LOG=weft_net=info cargo run --example echo_server        # accept errors, limits, drain
 //! ```
 //!
 //! `line` is the seed's protocol (AS-02): every line comes back prefixed
 //! with `GOT:`, a partial last line included, bytes that are not UTF-8
-//! unchanged; each connection is logged on accept and on close; the
-//! listener's backlog is 5, as in the seed. `raw` echoes whatever arrives,
-//! for `echo_load`. Try it with `nc 127.0.0.1 16000`.
+//! unchanged; each connection is logged on accept and on close. `raw`
+//! echoes whatever arrives, for `echo_load`. Try it with
+//! `nc 127.0.0.1 16000`.
+//!
+//! Flags: `--backlog N` (default 1024; the seed used 5), `--max-connections
+//! N` (default 10000: past it, clients wait in the backlog),
+//! `--idle-timeout D` (default 300s; `0` never), `--drain-timeout D`
+//! (default 10s), durations as `500ms`, `30s` or plain seconds. SIGINT or
+//! SIGTERM drains (idle connections close, busy ones get the drain timeout,
+//! a second signal cancels them at once), prints one `shutdown:` summary
+//! line and exits with status 0.
+//!
+//! # Memory per connection is bounded, whatever the client sends
+//!
+//! The line protocol streams each line through instead of buffering it:
+//! `GOT:` goes out when a line starts and its bytes pass as they arrive.
+//! The bytes on the wire are exactly those of "buffer the line, answer
+//! it", but a line of any length (a 512 MiB one without `\n`) costs the
+//! same 64 KiB read and one reply buffer as a short one, there is no
+//! line-length cap to pick and no new error for clients to handle, and no
+//! buffer is left grown after a large line. The read and reply buffers are
+//! shared by every connection: a read, its framing and the write that
+//! follows happen between two suspension points (`try_read`, `try_write`
+//! never park); only bytes the peer does not take at once are copied into a
+//! buffer of the connection's own, freed once written. An idle connection
+//! holds no buffer at all.
+//!
+//! Replies are coalesced: every line one read brought in goes back in one
+//! write, so line mode costs about what raw mode does per byte (see
+//! BENCHMARKS.md), where a `write` per line cost 124 times as much CPU.
 
 use std::cell::RefCell;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::str::FromStr;
+use std::time::Duration;
 
-use weft::net::{ListenOptions, TcpListener, TcpStream};
-use weft::{task, JoinHandle, Runtime};
+use weft::net::{Connection, ListenOptions, Server, Summary, TcpListener, TcpStream};
+use weft::Runtime;
 
 /// What the server does with the bytes it receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,134 +73,170 @@ impl FromStr for Proto {
     }
 }
 
-/// Binds the listener as the seed does: backlog 5 (E-07).
-fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    ListenOptions::new().backlog(5).bind(addr)
+/// Bytes one read takes from a connection.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Binds the listener with a backlog of `backlog` (the seed: 5, E-07).
+fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    ListenOptions::new().backlog(backlog).bind(addr)
 }
 
-/// Accepts connections and serves each on its own green thread, writing
-/// the server's log lines through `log`. With `limit`, it stops accepting
-/// after that many connections and returns once they are all closed (for
-/// tests, E-13); without, it serves forever.
-fn serve(
-    listener: TcpListener,
-    proto: Proto,
-    log: impl Fn(String) + 'static,
-    limit: Option<usize>,
-) -> io::Result<()> {
+/// The buffers every connection shares (see the module docs).
+struct Scratch {
+    /// What one read brought in.
+    input: RefCell<Vec<u8>>,
+    /// The reply to it: at most 5 times the input (`GOT:` per `\n`).
+    output: RefCell<Vec<u8>>,
+}
+
+/// Serves `proto` until `server` drains, writing the server's log lines
+/// through `log`.
+fn serve(server: Server, proto: Proto, log: impl Fn(String) + 'static) -> io::Result<Summary> {
     let log: Rc<dyn Fn(String)> = Rc::new(log);
-    // The raw protocol's one read buffer, shared by every connection.
-    let scratch = Rc::new(RefCell::new(vec![0; 64 * 1024]));
-    let mut handlers: Vec<JoinHandle<()>> = Vec::new();
-    while limit.is_none_or(|n| handlers.len() < n) {
-        let (conn, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            // A connection that died before we took it costs only itself.
-            Err(e) if is_per_connection(&e) => {
-                log(format!("accept failed: {e}"));
-                continue;
-            }
-            Err(e) => return Err(e),
+    let scratch = Rc::new(Scratch {
+        input: RefCell::new(vec![0; READ_SIZE]),
+        output: RefCell::new(Vec::with_capacity(READ_SIZE + 1024)),
+    });
+    server.serve(move |conn| {
+        log(format!("Got connection from {}", conn.peer()));
+        // Logs the close however the handler ends: returned, failed, or
+        // cancelled by the drain deadline.
+        let _closed = OnClose(log.clone());
+        let result = match proto {
+            Proto::Line => echo_lines(&conn, &scratch),
+            Proto::Raw => echo_raw(&conn, &scratch),
         };
-        log(format!("Got connection from {peer}"));
-        // Answers go out at once: without this, Nagle's algorithm holds a
-        // short write back until the client's (delayed) ACK of the last one.
-        // A peer already gone makes this fail; its handler will see why.
-        let _ = conn.set_nodelay(true);
-        let task_log = log.clone();
-        let scratch = scratch.clone();
-        // `Builder::spawn` returns the failure to get a stack (the kernel's
-        // map limit, say) as an error: that connection is dropped, the
-        // others keep being served and the server keeps accepting.
-        let spawned = task::Builder::new().spawn(move || {
-            let result = match proto {
-                Proto::Line => echo_lines(&conn),
-                Proto::Raw => echo_raw(&conn, &scratch),
-            };
-            if let Err(e) = result {
-                task_log(format!("Client error: {e}"));
-            }
-            drop(conn);
-            task_log("Client closed".to_owned());
-        });
-        match spawned {
-            Ok(handler) if limit.is_some() => handlers.push(handler),
-            Ok(_) => {}
-            Err(e) => log(format!("Dropped connection from {peer}: {e}")),
+        if let Err(e) = &result {
+            log(format!("Client error: {e}"));
         }
-    }
-    for h in handlers {
-        let _ = h.join();
-    }
-    Ok(())
+        result
+    })
 }
 
-/// Errors of `accept` that concern one incoming connection, not the listener.
-fn is_per_connection(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::PermissionDenied // a firewall rule refused it
-    ) || e.raw_os_error() == Some(libc::EPROTO)
+/// Logs "Client closed" when dropped.
+struct OnClose(Rc<dyn Fn(String)>);
+
+impl Drop for OnClose {
+    fn drop(&mut self) {
+        (self.0)("Client closed".to_owned());
+    }
 }
 
-/// The seed's `client_handler`: `GOT:` + each line, until end of file.
-fn echo_lines(conn: &TcpStream) -> io::Result<()> {
-    if !wait_for_data(conn)? {
-        return Ok(());
-    }
-    let mut reader = BufReader::new(conn);
-    let mut reply = b"GOT:".to_vec();
+/// The seed's `client_handler`: `GOT:` + each line, until end of file,
+/// streamed (see the module docs). The connection is busy for the drain
+/// while a line has started and not ended.
+fn echo_lines(conn: &Connection<TcpStream>, scratch: &Scratch) -> io::Result<()> {
+    let mut at_line_start = true;
     loop {
-        reply.truncate(4);
-        // A partial last line at end of file is still answered (E-01);
-        // only zero bytes means end of file (E-04).
-        if reader.read_until(b'\n', &mut reply)? == 0 {
-            return Ok(());
-        }
-        (&*conn).write_all(&reply)?;
+        let Some(n) = read_shared(conn, &scratch.input)? else {
+            return Ok(()); // a partial last line already went out (E-01)
+        };
+        let mut out = scratch.output.borrow_mut();
+        out.clear();
+        at_line_start = frame_lines(&scratch.input.borrow()[..n], at_line_start, &mut out);
+        let len = out.len();
+        send_shared(conn, out, len)?;
+        conn.set_busy(!at_line_start);
     }
 }
 
 /// Echoes bytes as they arrive, until end of file.
-///
-/// Every connection reads into one `scratch` buffer shared by the whole
-/// server: the read and the write that follows happen between two
-/// suspension points (`try_read`, `try_write` never park), so no other green
-/// thread can see the buffer borrowed. Only bytes the peer does not take at
-/// once are copied into a buffer of the connection's own, which is freed
-/// once they are written: an idle connection holds no buffer at all.
-fn echo_raw(conn: &TcpStream, scratch: &RefCell<Vec<u8>>) -> io::Result<()> {
+fn echo_raw(conn: &Connection<TcpStream>, scratch: &Scratch) -> io::Result<()> {
+    loop {
+        let Some(n) = read_shared(conn, &scratch.input)? else {
+            return Ok(());
+        };
+        send_shared(conn, scratch.input.borrow_mut(), n)?;
+    }
+}
+
+/// Parks until `conn` is readable, then reads into the shared buffer
+/// without parking: `None` at end of file. The buffer is borrowed only
+/// while the read runs.
+fn read_shared(
+    conn: &Connection<TcpStream>,
+    input: &RefCell<Vec<u8>>,
+) -> io::Result<Option<usize>> {
     loop {
         conn.readable()?;
-        let mut buf = scratch.borrow_mut();
-        let n = match conn.try_read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
+        match conn.try_read(&mut input.borrow_mut()) {
+            Ok(0) => return Ok(None),
+            Ok(n) => return Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
-        };
-        let sent = match conn.try_write(&buf[..n]) {
-            Ok(sent) => sent,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(e),
-        };
-        if sent < n {
-            let rest = buf[sent..n].to_vec();
-            drop(buf); // never borrowed across the park in write_all
-            (&*conn).write_all(&rest)?;
         }
     }
 }
 
-/// Parks until the peer sends its first byte (true) or closes (false),
-/// without a buffer: a connection that stays idle then costs only its green
-/// thread (one touched stack page and its records, about 4.4 KiB), and the
-/// read buffers are allocated when there is something to read.
-fn wait_for_data(conn: &TcpStream) -> io::Result<bool> {
-    Ok(conn.peek(&mut [0; 1])? > 0)
+/// Writes `out[..len]`, a shared buffer: what the socket takes now goes straight
+/// from it; the rest is copied to a buffer of this connection's own and
+/// written with `out` released (never borrowed across the park), the
+/// connection busy meanwhile.
+fn send_shared(
+    conn: &Connection<TcpStream>,
+    out: std::cell::RefMut<'_, Vec<u8>>,
+    len: usize,
+) -> io::Result<()> {
+    let sent = match conn.try_write(&out[..len]) {
+        Ok(sent) => sent,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if sent < len {
+        let rest = out[sent..len].to_vec();
+        drop(out);
+        let was_busy = conn.is_busy();
+        conn.set_busy(true);
+        (&**conn).write_all(&rest)?;
+        conn.set_busy(was_busy);
+    }
+    Ok(())
+}
+
+/// Appends the reply to `input` to `out`: `GOT:` before every line that
+/// starts in it, the bytes unchanged. Returns whether the input ended at a
+/// line boundary (the next byte starts a line).
+fn frame_lines(mut input: &[u8], mut at_line_start: bool, out: &mut Vec<u8>) -> bool {
+    while !input.is_empty() {
+        if at_line_start {
+            out.extend_from_slice(b"GOT:");
+        }
+        match find_newline(input) {
+            Some(i) => {
+                out.extend_from_slice(&input[..=i]);
+                input = &input[i + 1..];
+                at_line_start = true;
+            }
+            None => {
+                out.extend_from_slice(input);
+                return false;
+            }
+        }
+    }
+    at_line_start
+}
+
+/// The index of the first `\n`, eight bytes at a time.
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ NL;
+        // The lowest set bit marks the first zero byte of `x`, the first `\n`.
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| base + i)
 }
 
 /// Command-line settings.
@@ -179,12 +244,37 @@ fn wait_for_data(conn: &TcpStream) -> io::Result<bool> {
 struct Args {
     addr: SocketAddr,
     proto: Proto,
+    backlog: u32,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    drain_timeout: Duration,
+}
+
+const USAGE: &str =
+    "usage: echo_server [--addr 127.0.0.1:16000] [--proto line|raw] [--backlog 1024] \
+                     [--max-connections 10000] [--idle-timeout 300s] [--drain-timeout 10s]";
+
+/// `500ms`, `30s` or plain seconds.
+fn parse_duration(v: &str) -> Result<Duration, String> {
+    let bad = || format!("{v:?} is not a duration (try 500ms or 30s)");
+    if let Some(ms) = v.strip_suffix("ms") {
+        return ms.parse().map(Duration::from_millis).map_err(|_| bad());
+    }
+    let secs = v.strip_suffix('s').unwrap_or(v);
+    secs.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(bad)
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 16000)),
         proto: Proto::Line,
+        backlog: 1024,
+        max_connections: 10_000,
+        idle_timeout: Some(Duration::from_secs(300)),
+        drain_timeout: Duration::from_secs(10),
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -196,9 +286,30 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|e| format!("--addr {v:?}: {e} (expected IP:PORT)"))?;
             }
             "--proto" => parsed.proto = value()?.parse()?,
-            "-h" | "--help" => {
-                return Err("usage: echo_server [--addr 127.0.0.1:16000] [--proto line|raw]".into())
+            "--backlog" => {
+                let v = value()?;
+                parsed.backlog = v.parse().map_err(|e| format!("--backlog {v:?}: {e}"))?;
             }
+            "--max-connections" => {
+                let v = value()?;
+                parsed.max_connections = match v.parse() {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        return Err(format!(
+                            "--max-connections {v:?}: expected a count of at least 1"
+                        ))
+                    }
+                };
+            }
+            "--idle-timeout" => {
+                let d = parse_duration(&value()?).map_err(|e| format!("--idle-timeout: {e}"))?;
+                parsed.idle_timeout = (!d.is_zero()).then_some(d);
+            }
+            "--drain-timeout" => {
+                parsed.drain_timeout =
+                    parse_duration(&value()?).map_err(|e| format!("--drain-timeout: {e}"))?;
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }
     }
@@ -218,16 +329,25 @@ fn main() {
         std::process::exit(2);
     });
     let result = Runtime::new().expect("runtime").block_on(move || {
-        let listener = bind(args.addr)?;
+        let server = Server::new(bind(args.addr, args.backlog)?)?
+            .max_connections(args.max_connections)
+            .idle_timeout(args.idle_timeout)
+            .drain_timeout(args.drain_timeout)
+            .handle_signals(true);
         let proto = match args.proto {
             Proto::Line => "line",
             Proto::Raw => "raw",
         };
-        println!("listening on {} ({proto} protocol)", listener.local_addr()?);
-        serve(listener, args.proto, |line| println!("{line}"), None)
+        println!("listening on {} ({proto} protocol)", server.local_addr()?);
+        // Each log line is flushed: under a pipe stdout is block-buffered,
+        // and a reader (a test, a supervisor) wants it as it happens.
+        serve(server, args.proto, |line| {
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        })
     });
     match result {
-        Ok(Ok(())) => {}
+        Ok(Ok(summary)) => println!("shutdown: {summary}"),
         Ok(Err(e)) => {
             eprintln!("echo_server: {e}");
             std::process::exit(1);
@@ -250,14 +370,16 @@ mod tests {
     use std::thread;
     use std::time::Duration;
 
-    struct Server {
+    struct Running {
         addr: SocketAddr,
         log: Arc<Mutex<Vec<String>>>,
-        thread: thread::JoinHandle<()>,
+        stop: weft::net::ShutdownHandle,
+        conns: usize,
+        thread: thread::JoinHandle<Summary>,
     }
 
-    /// Serves `conns` connections with `proto` on 127.0.0.1:0.
-    fn start(proto: Proto, conns: usize) -> Server {
+    /// Serves `proto` on 127.0.0.1:0 for a test that makes `conns` connections.
+    fn start(proto: Proto, conns: usize) -> Running {
         let (tx, rx) = mpsc::channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
@@ -265,21 +387,40 @@ mod tests {
             Runtime::new()
                 .unwrap()
                 .block_on(move || {
-                    let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
-                    tx.send(listener.local_addr().unwrap()).unwrap();
+                    let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 1024).unwrap();
+                    let server = Server::new(listener).unwrap();
+                    tx.send((server.local_addr().unwrap(), server.shutdown_handle()))
+                        .unwrap();
                     let sink = move |line| sink.lock().unwrap().push(line);
-                    serve(listener, proto, sink, Some(conns)).unwrap();
+                    serve(server, proto, sink).unwrap()
                 })
-                .unwrap();
+                .unwrap()
         });
-        let addr = rx.recv().unwrap();
-        Server { addr, log, thread }
+        let (addr, stop) = rx.recv().unwrap();
+        Running {
+            addr,
+            log,
+            stop,
+            conns,
+            thread,
+        }
     }
 
-    impl Server {
-        /// Waits for the server to finish and returns its log.
+    impl Running {
+        /// Waits for the test's connections to close, drains the server
+        /// and returns its log.
         fn finish(self) -> Vec<String> {
-            self.thread.join().unwrap();
+            let closed = || {
+                let log = self.log.lock().unwrap();
+                log.iter().filter(|l| *l == "Client closed").count()
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while closed() < self.conns && std::time::Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+            }
+            assert!(self.stop.shutdown());
+            let summary = self.thread.join().unwrap();
+            assert_eq!(summary.accepted, self.conns as u64, "{summary}");
             let log = self.log.lock().unwrap().clone();
             log
         }
@@ -403,12 +544,12 @@ mod tests {
     }
 
     #[test]
-    fn as02i_backlog_is_five() {
+    fn as02i_backlog_5_is_the_seeds() {
         // Nothing accepts: Linux queues backlog + 1 handshakes, then drops SYNs.
         Runtime::new()
             .unwrap()
             .block_on(|| {
-                let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+                let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)), 5).unwrap();
                 let addr = listener.local_addr().unwrap();
                 let wait = Duration::from_millis(300);
                 let queued: Vec<_> = (0..6)
@@ -466,15 +607,52 @@ mod tests {
     }
 
     #[test]
+    fn frame_lines_prefixes_every_line_start_across_reads() {
+        let mut out = Vec::new();
+        let mut start = frame_lines(b"a\nbc", true, &mut out);
+        assert!(!start);
+        start = frame_lines(b"d\n\n", start, &mut out);
+        assert!(start);
+        assert_eq!(out, b"GOT:a\nGOT:bcd\nGOT:\n");
+        let long: Vec<u8> = (0..100u8)
+            .map(|i| if i == 77 { b'\n' } else { b'x' })
+            .collect();
+        assert_eq!(find_newline(&long), Some(77));
+        assert_eq!(find_newline(&long[78..]), None);
+    }
+
+    #[test]
     fn flags_parse_and_bad_ones_are_explained() {
         let parse = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()));
         let d = parse(&[]).unwrap();
         assert_eq!(
-            (d.addr.to_string(), d.proto),
-            ("127.0.0.1:16000".into(), Proto::Line)
+            (d.addr.to_string(), d.proto, d.backlog, d.max_connections),
+            ("127.0.0.1:16000".into(), Proto::Line, 1024, 10_000)
         );
-        let r = parse(&["--addr", "127.0.0.1:7", "--proto", "raw"]).unwrap();
-        assert_eq!((r.addr.port(), r.proto), (7, Proto::Raw));
+        assert_eq!(d.idle_timeout, Some(Duration::from_secs(300)));
+        let r = parse(&[
+            "--addr",
+            "127.0.0.1:7",
+            "--proto",
+            "raw",
+            "--backlog",
+            "5",
+            "--max-connections",
+            "3",
+            "--idle-timeout",
+            "0",
+            "--drain-timeout",
+            "250ms",
+        ])
+        .unwrap();
+        assert_eq!(
+            (r.addr.port(), r.proto, r.backlog, r.max_connections),
+            (7, Proto::Raw, 5, 3)
+        );
+        assert_eq!(
+            (r.idle_timeout, r.drain_timeout),
+            (None, Duration::from_millis(250))
+        );
         assert!(parse(&["--proto", "tcp"])
             .unwrap_err()
             .contains("line or raw"));
@@ -482,5 +660,11 @@ mod tests {
             .unwrap_err()
             .contains("IP:PORT"));
         assert!(parse(&["--addr"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--max-connections", "0"])
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(parse(&["--idle-timeout", "soon"])
+            .unwrap_err()
+            .contains("not a duration"));
     }
 }
