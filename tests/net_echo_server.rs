@@ -1,0 +1,298 @@
+//! The `echo_server` example as a user runs it: a child process on
+//! 127.0.0.1:0, driven by plain blocking clients. Bursts of connects, a
+//! line far larger than any buffer, memory after a large line, and the
+//! SIGTERM drain.
+//!
+//! The binary is the one `cargo test --all-targets` builds next to this
+//! test (`target/<profile>/examples/echo_server`).
+
+mod util;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A running `echo_server` child and the lines it printed.
+struct EchoServer {
+    child: Child,
+    addr: SocketAddr,
+    out: Arc<Mutex<Vec<String>>>,
+}
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
+    let bin = dir.join("examples").join("echo_server");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo test --all-targets` or `cargo build --example echo_server`",
+        bin.display()
+    );
+    bin
+}
+
+impl EchoServer {
+    fn start(args: &[&str]) -> EchoServer {
+        let mut child = Command::new(binary())
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        EchoServer { child, addr, out }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s
+    }
+
+    /// The child's resident set size, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0);
+    }
+
+    /// Waits (bounded) for the child to exit.
+    fn wait(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "echo_server did not exit in {within:?}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn output(&self) -> Vec<String> {
+        self.out.lock().unwrap().clone()
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asks one line and checks the answer.
+fn ask(s: &mut TcpStream, line: &[u8]) {
+    s.write_all(line).unwrap();
+    let mut want = b"GOT:".to_vec();
+    want.extend_from_slice(line);
+    let mut got = vec![0; want.len()];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_burst_of_1000_connects_is_answered() {
+    util::raise_fd_limit(4096);
+    let server = EchoServer::start(&[]);
+    let addr = server.addr;
+    // Four threads connect 250 each at once, then every client asks once.
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            thread::spawn(move || {
+                let conns: Vec<TcpStream> = (0..250)
+                    .map(|_| TcpStream::connect(addr).expect("connect"))
+                    .collect();
+                for (i, mut c) in conns.iter().enumerate() {
+                    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                    c.write_all(format!("{t}-{i}\n").as_bytes()).unwrap();
+                }
+                let mut answered = 0;
+                for (i, c) in conns.iter().enumerate() {
+                    let mut line = String::new();
+                    BufReader::new(c).read_line(&mut line).unwrap();
+                    assert_eq!(line, format!("GOT:{t}-{i}\n"));
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert_eq!(answered, 1000);
+}
+
+/// Streams `total` bytes of one line without a newline, reading the echo
+/// concurrently; returns the bytes echoed (`GOT:` included).
+fn stream_endless_line(mut s: TcpStream, total: usize) -> usize {
+    let mut reader = s.try_clone().unwrap();
+    let counter = thread::spawn(move || {
+        let mut buf = vec![0; 1 << 16];
+        let mut n = 0;
+        loop {
+            match reader.read(&mut buf).unwrap() {
+                0 => return n,
+                k => n += k,
+            }
+        }
+    });
+    let chunk = vec![b'x'; 1 << 16];
+    let mut sent = 0;
+    while sent < total {
+        s.write_all(&chunk).unwrap();
+        sent += chunk.len();
+    }
+    s.shutdown(Shutdown::Write).unwrap();
+    counter.join().unwrap()
+}
+
+#[test]
+fn an_endless_line_neither_grows_the_server_nor_stops_a_bystander() {
+    let server = EchoServer::start(&[]);
+    let mut bystander = server.connect();
+    ask(&mut bystander, b"before\n");
+    let base = server.rss_kib();
+    let total = 256 << 20;
+    let streamer = {
+        let s = server.connect();
+        thread::spawn(move || stream_endless_line(s, total))
+    };
+    // While the line streams, the bystander is answered and the server
+    // stays small.
+    let mut peak = base;
+    while !streamer.is_finished() {
+        ask(&mut bystander, b"still here\n");
+        peak = peak.max(server.rss_kib());
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        streamer.join().unwrap(),
+        total + 4,
+        "the whole line came back"
+    );
+    ask(&mut bystander, b"after\n");
+    peak = peak.max(server.rss_kib());
+    eprintln!("RSS under a 256 MiB line without a newline: {base} KiB before, {peak} KiB at most");
+    assert!(
+        peak < base + 16 * 1024,
+        "RSS grew from {base} KiB to {peak} KiB under a 256 MiB line"
+    );
+}
+
+#[test]
+fn memory_after_a_large_line_is_near_its_base() {
+    let server = EchoServer::start(&[]);
+    let base = server.rss_kib();
+    let mut line: Vec<u8> = (0..64 << 20).map(|i: u32| b'a' + (i % 26) as u8).collect();
+    line.push(b'\n');
+    let s = server.connect();
+    let mut writer = s.try_clone().unwrap();
+    let sent = line.clone();
+    let w = thread::spawn(move || writer.write_all(&sent).unwrap());
+    let mut got = vec![0; line.len() + 4];
+    (&s).read_exact(&mut got).unwrap();
+    w.join().unwrap();
+    assert_eq!(&got[..4], b"GOT:");
+    assert!(got[4..] == line[..], "the 64 MiB line came back changed");
+    let mut s = s;
+    ask(&mut s, b"small again\n");
+    let after = server.rss_kib();
+    eprintln!("RSS around a 64 MiB line: {base} KiB before, {after} KiB after");
+    assert!(
+        after < base + 8 * 1024,
+        "RSS {base} KiB before a 64 MiB line, {after} KiB after it"
+    );
+}
+
+#[test]
+fn sigterm_drains_a_request_in_progress_and_exits_0() {
+    let mut server = EchoServer::start(&["--drain-timeout", "20s"]);
+    let mut idle = server.connect();
+    ask(&mut idle, b"idle soon\n");
+    // A request in progress: half a line is in, its start already echoed.
+    let mut busy = server.connect();
+    busy.write_all(b"half a ").unwrap();
+    let mut start = [0; 11];
+    busy.read_exact(&mut start).unwrap();
+    assert_eq!(&start, b"GOT:half a ");
+
+    server.signal(libc::SIGTERM);
+    // The idle client is closed: end of file, nothing more.
+    let mut rest = Vec::new();
+    idle.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
+    // Accepting stopped before idle connections were closed.
+    let refused = TcpStream::connect_timeout(&server.addr, Duration::from_secs(5)).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The busy one finishes its line and is answered whole.
+    busy.write_all(b"line\n").unwrap();
+    let mut end = [0; 5];
+    busy.read_exact(&mut end).unwrap();
+    assert_eq!(&end, b"line\n");
+    let mut rest = Vec::new();
+    busy.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
+
+    let status = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+    thread::sleep(Duration::from_millis(100)); // the reader thread takes the last line
+    let out = server.output();
+    let summary = out.last().expect("a summary line");
+    assert!(
+        summary.starts_with("shutdown: accepted 2, served 2,"),
+        "{out:?}"
+    );
+    assert!(summary.contains("cancelled 0"), "{summary}");
+}
+
+#[test]
+fn a_second_sigterm_cancels_a_stuck_request() {
+    let mut server = EchoServer::start(&["--drain-timeout", "60s"]);
+    let mut busy = server.connect();
+    busy.write_all(b"never ends").unwrap();
+    let mut start = [0; 14];
+    busy.read_exact(&mut start).unwrap();
+    server.signal(libc::SIGTERM);
+    thread::sleep(Duration::from_millis(200));
+    server.signal(libc::SIGTERM);
+    let status = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+    let mut rest = Vec::new();
+    let _ = busy.read_to_end(&mut rest); // closed, by FIN or RST
+    thread::sleep(Duration::from_millis(100));
+    let out = server.output();
+    assert!(out.contains(&"Client closed".to_owned()), "{out:?}");
+    let summary = out.last().unwrap();
+    assert!(summary.contains("cancelled 1"), "{out:?}");
+}
