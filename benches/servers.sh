@@ -4,7 +4,9 @@
 # server_cmd NAME: prints the command that starts server NAME.
 server_cmd() {
     case $1 in
-        weft) echo "$BIN/echo_server --proto raw" ;;
+        # No cap and no idle timeout, like the baselines (the scale run holds
+        # more idle connections than echo_server's default cap, for longer).
+        weft) echo "$BIN/echo_server --proto raw --max-connections 1000000 --idle-timeout 0" ;;
         mio) echo "$BIN/echo_mio --proto raw" ;;
         tokio) echo "$BIN/echo_tokio --proto raw" ;;
         threads) echo "$BIN/echo_threads --proto raw" ;;
