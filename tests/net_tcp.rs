@@ -1,5 +1,6 @@
 //! TCP over real loopback sockets: connecting, accepting, errors (E-02,
-//! E-06, E-07, E-13, E-14), full duplex and ResourceBusy (E-11).
+//! E-06, E-07, E-13, E-14), and full duplex (many waiters per
+//! direction: `net_waiters.rs`).
 
 mod util;
 
@@ -161,26 +162,6 @@ fn two_tasks_read_and_write_one_stream_at_once() {
         assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 241) as u8));
     });
     echo.join().unwrap();
-}
-
-/// E-11: a second reader on one stream is refused, not silently lost.
-#[test]
-fn a_second_reader_on_one_stream_is_resource_busy() {
-    block_on(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let stream = Rc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
-        let (mut server, _) = listener.accept().unwrap();
-        let s1 = stream.clone();
-        let first = spawn(move || {
-            let mut buf = [0; 3];
-            (&*s1).read_exact(&mut buf).map(|()| buf)
-        });
-        weft::yield_now(); // `first` parks on the read
-        let err = (&*stream).read(&mut [0; 1]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
-        server.write_all(b"abc").unwrap();
-        assert_eq!(&first.join().unwrap().unwrap(), b"abc");
-    });
 }
 
 /// E-02/E-14: a peer that resets while the server is blocked writing to it

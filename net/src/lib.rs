@@ -47,8 +47,9 @@
 //! the runtime's public readiness API; this crate holds no `unsafe`. Every
 //! operation is try-then-park: it runs the non-blocking syscall and, only on
 //! `WouldBlock`, parks on the socket's readiness and tries again (mio is
-//! edge-triggered). A socket can have one green thread parked reading and
-//! another writing at the same time. Read and write timeouts become a
+//! edge-triggered). Any number of green threads can wait on one socket in
+//! each direction (a pool of acceptors, one task reading while another
+//! writes); they are woken oldest first. Read and write timeouts become a
 //! deadline on that park and surface as `ErrorKind::TimedOut`.
 //!
 //! # Caveats

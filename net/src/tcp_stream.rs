@@ -17,7 +17,8 @@ use crate::timeouts::{self, Timeouts};
 /// Reads and writes look blocking but park only the calling green thread;
 /// the others run meanwhile. `Read` and `Write` are implemented for both
 /// `TcpStream` and `&TcpStream`, so one green thread can read while another
-/// writes (share it with `Rc`). `BufReader::read_line` and `write_all` work
+/// writes (share it with `Rc`); several readers (or writers) queue oldest
+/// first. `BufReader::read_line` and `write_all` work
 /// as usual.
 ///
 /// # Examples

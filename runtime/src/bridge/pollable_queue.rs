@@ -2,7 +2,7 @@
 //! socketpair doorbell, the seed's "Polling Multiple Thread Queues" done
 //! right for an edge-triggered loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -17,6 +17,7 @@ use super::Sender;
 use crate::context;
 use crate::park::{self, Reason, Unparker, Wake};
 use crate::sync::{GetError, GetTimeoutError, TryGetError};
+use crate::task::TaskId;
 
 /// A queue that OS threads and green threads feed through [`Sender`]s and
 /// one consumer drains, in a green thread or on an OS thread.
@@ -78,6 +79,11 @@ pub struct PollableQueue<T> {
     /// Items already moved out of `chan`, served before looking there again
     /// (one lock per batch instead of one per item).
     local: RefCell<VecDeque<T>>,
+    /// The green consumer parked on `bell`, if any: one queue has one
+    /// consumer at a time, so a second one is refused loudly rather than
+    /// left to wait on a wakeup the first one takes.
+    /// Kept as its parts: an `Unparker` is `!Send`, the queue is not.
+    consumer: Cell<Option<(TaskId, u32)>>,
 }
 
 impl<T> PollableQueue<T> {
@@ -114,6 +120,7 @@ impl<T> PollableQueue<T> {
             registration: CachedRegistration::new(),
             bell,
             local: RefCell::new(VecDeque::new()),
+            consumer: Cell::new(None),
         })
     }
 
@@ -132,7 +139,8 @@ impl<T> PollableQueue<T> {
     /// # Panics
     ///
     /// In a green thread: if another green thread is already waiting on this
-    /// queue, or the read end cannot be registered with the OS poller.
+    /// queue (a queue has one consumer at a time), or the read end cannot be
+    /// registered with the OS poller.
     pub fn get(&self) -> Result<T, GetError> {
         self.get_deadline(None).map_err(|_| GetError)
     }
@@ -230,9 +238,20 @@ impl<T> PollableQueue<T> {
             return self.bell.wait(deadline);
         }
         let me = Unparker::current();
+        if let Some((task, seq)) = self.consumer.get() {
+            let other = Unparker::new(task, seq);
+            if other != me && other.is_parked() {
+                panic!(
+                    "weft: PollableQueue::get: another green thread is already waiting on \
+                     this queue (one consumer at a time)"
+                );
+            }
+        }
         self.arm(me)
             .unwrap_or_else(|e| panic!("weft: PollableQueue::get: {e}"));
+        self.consumer.set(Some((me.task(), me.seq())));
         let wake = park::park_timed(Reason::Bridge("PollableQueue"), deadline);
+        self.consumer.set(None);
         self.disarm(me);
         wake == Wake::Unparked
     }
@@ -240,7 +259,7 @@ impl<T> PollableQueue<T> {
     /// Leaves `waiter` where the read end's next readiness finds it.
     pub(crate) fn arm(&self, waiter: Unparker) -> io::Result<()> {
         self.registration
-            .with(self.bell.as_raw_fd(), |reg| reg.arm_read(waiter))?
+            .with(self.bell.as_raw_fd(), |reg| reg.arm_read(waiter))
     }
 
     /// Takes `waiter` back; returns whether readiness took it first.

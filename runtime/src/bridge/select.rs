@@ -37,8 +37,7 @@ pub trait Selectable {
     ///
     /// # Errors
     ///
-    /// `ResourceBusy` if another green thread already waits on the source;
-    /// any error registering it with the OS poller.
+    /// Any error registering the source with the OS poller.
     fn arm(&self, waiter: Unparker) -> io::Result<()>;
 
     /// Takes `waiter` back out; returns `true` if readiness took it first.
@@ -72,7 +71,8 @@ impl<S: Source + AsRawFd> Selectable for Registration<S> {
     }
 
     fn arm(&self, waiter: Unparker) -> io::Result<()> {
-        self.arm_read(waiter)
+        self.arm_read(waiter);
+        Ok(())
     }
 
     fn disarm(&self, waiter: Unparker) -> bool {

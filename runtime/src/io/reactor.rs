@@ -1,5 +1,6 @@
 //! The reactor: one `mio::Poll`, and per registered source its readiness
-//! flags and the green threads parked on each direction.
+//! flags and the green threads parked on each direction, any number of
+//! them, woken oldest first, one per readiness.
 //!
 //! mio is edge-triggered, so every operation is try-then-park: attempt it,
 //! and only on `WouldBlock` leave an `Unparker` in the source's slot and
@@ -7,6 +8,7 @@
 //! nobody waits is remembered in a flag, so the next attempt is made at once.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::time::Duration;
 
@@ -20,47 +22,55 @@ use crate::park::{Unparker, Wake};
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 
 /// Which way an operation goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Direction {
     Read,
     Write,
 }
 
-/// Who is parked on one registered source.
+/// One direction of one source: who waits on it, and whether an operation
+/// might succeed.
 #[derive(Debug)]
-struct Waiters {
-    reader: Option<Unparker>,
-    writer: Option<Unparker>,
-    /// Whether a read might succeed: set by every read readiness event,
-    /// cleared when a read hits `WouldBlock` or drains the source. While it
-    /// is clear, a read parks at once instead of making a doomed syscall.
-    read_ready: bool,
-    /// The same for writes.
-    write_ready: bool,
-    /// The peer closed its side or the socket failed: reads (and writes)
-    /// never park again, whatever a drain hint said, so end of file and
-    /// errors are always seen.
-    closed: bool,
+struct Slot {
+    /// The oldest waiter. Nearly every source has at most one waiter per
+    /// direction, so it lives here; later ones queue in `Reactor::more`.
+    first: Option<Unparker>,
+    /// Whether `Reactor::more` holds further waiters for this slot.
+    more: bool,
+    /// Whether an operation might succeed: set by every readiness event,
+    /// cleared when an operation hits `WouldBlock` (or a stream read drains
+    /// the source). While it is clear, an operation parks at once instead
+    /// of making a doomed syscall.
+    ready: bool,
 }
 
-impl Default for Waiters {
+impl Default for Slot {
     fn default() -> Self {
         // Nothing is known of a new source: try before parking.
-        Waiters {
-            reader: None,
-            writer: None,
-            read_ready: true,
-            write_ready: true,
-            closed: false,
+        Slot {
+            first: None,
+            more: false,
+            ready: true,
         }
     }
 }
 
+/// Who is parked on one registered source, per direction.
+#[derive(Debug, Default)]
+struct Waiters {
+    read: Slot,
+    write: Slot,
+    /// The peer closed its side or the socket failed: operations never park
+    /// again, whatever a drain hint said, so end of file and errors are
+    /// always seen.
+    closed: bool,
+}
+
 impl Waiters {
-    fn slot(&mut self, dir: Direction) -> &mut Option<Unparker> {
+    fn slot(&mut self, dir: Direction) -> &mut Slot {
         match dir {
-            Direction::Read => &mut self.reader,
-            Direction::Write => &mut self.writer,
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
         }
     }
 }
@@ -73,6 +83,10 @@ pub(crate) struct Reactor {
     events: RefCell<Events>,
     /// Each registered source's waiters and readiness, indexed by token.
     waiters: RefCell<Slab<Waiters>>,
+    /// Waiters after the first of a direction, oldest first (acceptor
+    /// pools, several readers of one stream): rare, so kept out of the
+    /// per-source record, and allocated only when first needed.
+    more: RefCell<HashMap<(usize, Direction), VecDeque<Unparker>>>,
     /// Live registrations: with none, polling can be skipped while tasks
     /// are ready.
     registrations: Cell<usize>,
@@ -84,6 +98,7 @@ impl Reactor {
             poll: RefCell::new(Poll::new()?),
             events: RefCell::new(Events::with_capacity(event_capacity)),
             waiters: RefCell::new(Slab::new()),
+            more: RefCell::new(HashMap::new()),
             registrations: Cell::new(0),
         })
     }
@@ -115,7 +130,13 @@ impl Reactor {
     /// Takes `source` out of the poller and forgets its waiters.
     pub(crate) fn deregister(&self, source: &mut impl Source, token: usize) -> io::Result<()> {
         let result = self.poll.borrow().registry().deregister(source);
-        self.waiters.borrow_mut().try_remove(token);
+        if let Some(w) = self.waiters.borrow_mut().try_remove(token) {
+            for (dir, slot) in [(Direction::Read, &w.read), (Direction::Write, &w.write)] {
+                if slot.more {
+                    self.more.borrow_mut().remove(&(token, dir));
+                }
+            }
+        }
         self.registrations.set(self.registrations.get() - 1);
         result
     }
@@ -123,62 +144,144 @@ impl Reactor {
     /// Whether an operation in `dir` is worth trying before parking.
     #[inline]
     pub(crate) fn is_ready(&self, token: usize, dir: Direction) -> bool {
-        let waiters = self.waiters.borrow();
-        let w = &waiters[token];
-        w.closed
-            || match dir {
-                Direction::Read => w.read_ready,
-                Direction::Write => w.write_ready,
-            }
+        let mut waiters = self.waiters.borrow_mut();
+        let w = &mut waiters[token];
+        w.closed || w.slot(dir).ready
     }
 
     #[inline]
     pub(crate) fn set_ready(&self, token: usize, dir: Direction, ready: bool) {
-        let mut waiters = self.waiters.borrow_mut();
-        let w = &mut waiters[token];
-        match dir {
-            Direction::Read => w.read_ready = ready,
-            Direction::Write => w.write_ready = ready,
-        }
+        self.waiters.borrow_mut()[token].slot(dir).ready = ready;
     }
 
-    /// Leaves `me` in the `dir` slot of `token`, to be unparked by the next
-    /// readiness event in that direction.
-    pub(crate) fn arm(&self, token: usize, dir: Direction, me: Unparker) -> io::Result<()> {
+    /// Queues `me` behind the waiters already on `dir` of `token`; a
+    /// readiness event in that direction unparks the oldest one still parked.
+    pub(crate) fn arm(&self, token: usize, dir: Direction, me: Unparker) {
+        self.queue(token, dir, me, false);
+    }
+
+    /// Queues `me` ahead of every other waiter on `dir` of `token`: for a
+    /// task that was woken, found nothing (`WouldBlock`) and waits again,
+    /// so a spurious wake does not cost it its place.
+    pub(crate) fn arm_first(&self, token: usize, dir: Direction, me: Unparker) {
+        self.queue(token, dir, me, true);
+    }
+
+    fn queue(&self, token: usize, dir: Direction, me: Unparker, front: bool) {
         let mut waiters = self.waiters.borrow_mut();
         let slot = waiters[token].slot(dir);
-        if let Some(other) = *slot {
-            if other != me && other.is_parked() {
-                return Err(io::Error::new(
-                    io::ErrorKind::ResourceBusy,
-                    format!("another green thread is already waiting to {dir:?} on this source")
-                        .to_lowercase(),
-                ));
-            }
+        let Some(first) = slot.first else {
+            slot.first = Some(me);
+            return;
+        };
+        if first == me {
+            return;
         }
-        *slot = Some(me);
-        Ok(())
+        slot.more = true;
+        let mut more = self.more.borrow_mut();
+        let queue = more.entry((token, dir)).or_default();
+        if front {
+            queue.push_front(first);
+            slot.first = Some(me);
+        } else {
+            queue.push_back(me);
+        }
     }
 
-    /// Takes `me` back out of the `dir` slot. Returns `false` when it was no
-    /// longer there: a readiness event took it.
+    /// Takes `me` back out of `dir`'s waiters. Returns `false` when it was
+    /// no longer there: a readiness event (or a hand-on) took it.
     pub(crate) fn disarm(&self, token: usize, dir: Direction, me: Unparker) -> bool {
         let mut waiters = self.waiters.borrow_mut();
-        let slot = waiters[token].slot(dir);
-        if *slot == Some(me) {
-            *slot = None;
-            true
-        } else {
-            false
+        let Some(w) = waiters.get_mut(token) else {
+            return false;
+        };
+        let slot = w.slot(dir);
+        if slot.first == Some(me) {
+            slot.first = self.take_more(token, dir, slot);
+            return true;
+        }
+        if !slot.more {
+            return false;
+        }
+        let mut more = self.more.borrow_mut();
+        let Some(queue) = more.get_mut(&(token, dir)) else {
+            return false;
+        };
+        let Some(at) = queue.iter().position(|&u| u == me) else {
+            return false;
+        };
+        queue.remove(at);
+        if queue.is_empty() {
+            more.remove(&(token, dir));
+            slot.more = false;
+        }
+        true
+    }
+
+    /// The oldest queued waiter behind `slot.first`, taken out of `more`.
+    fn take_more(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
+        if !slot.more {
+            return None;
+        }
+        let mut more = self.more.borrow_mut();
+        let queue = more.get_mut(&(token, dir))?;
+        let next = queue.pop_front();
+        if queue.is_empty() {
+            more.remove(&(token, dir));
+            slot.more = false;
+        }
+        next
+    }
+
+    /// Takes the oldest waiter of `dir` out of its queue, if any.
+    #[inline]
+    fn pop(&self, token: usize, dir: Direction) -> Option<Unparker> {
+        let mut waiters = self.waiters.borrow_mut();
+        let slot = waiters.get_mut(token)?.slot(dir);
+        let first = slot.first.take()?;
+        slot.first = self.take_more(token, dir, slot);
+        Some(first)
+    }
+
+    /// Unparks the oldest waiter of `dir` that is still parked (skipping
+    /// those whose park already ended: timed out, cancelled, woken by
+    /// another source of a `select`).
+    fn wake_one(&self, token: usize, dir: Direction, wake: &mut impl FnMut(Unparker) -> bool) {
+        while let Some(u) = self.pop(token, dir) {
+            if wake(u) {
+                return;
+            }
         }
     }
 
-    /// Polls the OS once and hands each woken waiter to `wake`. Returns
-    /// whether the cross-thread waker fired.
+    /// Called by a task that was woken for `dir` and is done with the
+    /// readiness (its operation succeeded, failed, or it was cancelled):
+    /// if the source may still be ready and others wait, the oldest of them
+    /// is woken to try too. So a readiness edge is never swallowed by a
+    /// waiter that did not drain the source.
+    #[inline]
+    pub(crate) fn hand_on(&self, token: usize, dir: Direction) {
+        let waiting = {
+            let mut waiters = self.waiters.borrow_mut();
+            let Some(w) = waiters.get_mut(token) else {
+                return;
+            };
+            let closed = w.closed;
+            let slot = w.slot(dir);
+            slot.first.is_some() && (slot.ready || closed)
+        };
+        if waiting {
+            self.wake_one(token, dir, &mut |u| u.unpark());
+        }
+    }
+
+    /// Polls the OS once and hands, per direction made ready, the oldest
+    /// waiter to `wake` (and the next, as long as `wake` says the park had
+    /// already ended). Returns whether the cross-thread waker fired.
     pub(crate) fn poll(
         &self,
         timeout: Option<Duration>,
-        mut wake: impl FnMut(Unparker, Wake),
+        mut wake: impl FnMut(Unparker, Wake) -> bool,
     ) -> io::Result<bool> {
         let mut events = self.events.borrow_mut();
         loop {
@@ -199,32 +302,29 @@ impl Reactor {
                 remote = true;
                 continue;
             }
-            let (reader, writer) = {
+            let token = event.token().0;
+            let (read, write) = {
                 let mut waiters = self.waiters.borrow_mut();
-                let Some(w) = waiters.get_mut(event.token().0) else {
+                let Some(w) = waiters.get_mut(token) else {
                     continue;
                 };
                 let err = event.is_error();
                 w.closed |= err || event.is_read_closed() || event.is_write_closed();
-                let r = if event.is_readable() || event.is_read_closed() || err {
-                    w.read_ready = true;
-                    w.reader.take()
-                } else {
-                    None
-                };
-                let wr = if event.is_writable() || event.is_write_closed() || err {
-                    w.write_ready = true;
-                    w.writer.take()
-                } else {
-                    None
-                };
-                (r, wr)
+                let read = event.is_readable() || event.is_read_closed() || err;
+                let write = event.is_writable() || event.is_write_closed() || err;
+                w.read.ready |= read;
+                w.write.ready |= write;
+                (
+                    read && w.read.first.is_some(),
+                    write && w.write.first.is_some(),
+                )
             };
-            if let Some(u) = reader {
-                wake(u, Wake::Unparked);
+            let mut wake_now = |u| wake(u, Wake::Unparked);
+            if read {
+                self.wake_one(token, Direction::Read, &mut wake_now);
             }
-            if let Some(u) = writer {
-                wake(u, Wake::Unparked);
+            if write {
+                self.wake_one(token, Direction::Write, &mut wake_now);
             }
         }
         Ok(remote)

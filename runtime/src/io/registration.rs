@@ -20,9 +20,13 @@ const TAKEN: usize = usize::MAX;
 /// Any `mio::event::Source` registered with the running runtime, with
 /// try-then-park operations: the public extension point `weft-net` is built on.
 ///
-/// One green thread may wait to read and another to write at the same time
-/// (full duplex). A second green thread waiting on the same direction gets
-/// `ErrorKind::ResourceBusy`.
+/// Any number of green threads may wait on each direction at once (full
+/// duplex, an acceptor pool, several readers of one stream). They queue
+/// oldest first and one is woken per readiness event; a waiter that is done
+/// with the readiness without having used it up (its operation took only
+/// part of the bytes, or it was cancelled, or timed out just as readiness
+/// picked it) hands it on to the next one, so no wakeup is ever lost. A
+/// waiter woken for nothing (`WouldBlock` on the retry) keeps its place.
 ///
 /// # Examples
 ///
@@ -90,8 +94,7 @@ impl<S: Source> Registration<S> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns; `ResourceBusy` if another green thread already
-    /// waits to read this source.
+    /// Whatever `op` returns.
     #[inline]
     pub fn read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.io(Direction::Read, None, op)
@@ -117,8 +120,7 @@ impl<S: Source> Registration<S> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns; `ResourceBusy` if another green thread already
-    /// waits to write this source.
+    /// Whatever `op` returns.
     #[inline]
     pub fn write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.io(Direction::Write, None, op)
@@ -147,7 +149,7 @@ impl<S: Source> Registration<S> {
     ///
     /// # Errors
     ///
-    /// `TimedOut` at the deadline; `ResourceBusy` as for `read_with`.
+    /// `TimedOut` at the deadline.
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Read, deadline)
     }
@@ -157,7 +159,7 @@ impl<S: Source> Registration<S> {
     ///
     /// # Errors
     ///
-    /// `TimedOut` at the deadline; `ResourceBusy` as for `write_with`.
+    /// `TimedOut` at the deadline.
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Write, deadline)
     }
@@ -195,7 +197,11 @@ impl<S: Source> Registration<S> {
         if self.is_ready(dir) {
             return Ok(());
         }
-        self.wait(dir, deadline)
+        self.wait(dir, deadline, false)?;
+        // The caller's operation comes after this returns; others waiting on
+        // this direction try too, in case it does not use the readiness up.
+        self.reactor.hand_on(self.token, dir);
+        Ok(())
     }
 
     /// Deregisters the source and gives it back.
@@ -226,17 +232,24 @@ impl<S: Source> Registration<S> {
         // task cancelled at that yield then loses nothing (an accepted
         // connection, bytes already read).
         yield_if_budget_exhausted();
-        let mut ready = self.is_ready(dir);
-        loop {
-            if !ready {
-                self.wait(dir, deadline)?;
-            }
+        if self.is_ready(dir) {
             match op(&*self.source) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.set_ready(dir, false);
-                    ready = false;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.set_ready(dir, false),
                 result => return result,
+            }
+        }
+        let mut woken = false;
+        loop {
+            self.wait(dir, deadline, woken)?;
+            woken = true;
+            match op(&*self.source) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.set_ready(dir, false),
+                result => {
+                    // This task took the readiness; others waiting on this
+                    // direction get their turn if it may not be used up.
+                    self.reactor.hand_on(self.token, dir);
+                    return result;
+                }
             }
         }
     }
@@ -274,17 +287,51 @@ impl<S: Source> Registration<S> {
         self.set_ready(Direction::Write, false);
     }
 
-    fn wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+    /// Parks until readiness in `dir` (or `deadline`), queued behind the
+    /// green threads already waiting on it; ahead of them if `again` (this
+    /// task was woken and found nothing, so it keeps its place).
+    fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
+        /// Leaves the queue if the park unwinds (the task was cancelled);
+        /// if readiness had already picked this task, hands it on.
+        struct Queued<'a> {
+            reactor: &'a Reactor,
+            token: usize,
+            dir: Direction,
+            me: Unparker,
+        }
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                if !self.reactor.disarm(self.token, self.dir, self.me) {
+                    self.reactor.hand_on(self.token, self.dir);
+                }
+            }
+        }
         let me = Unparker::current();
-        self.arm(dir, me)?;
+        if again {
+            self.reactor.arm_first(self.token, dir, me);
+        } else {
+            self.reactor.arm(self.token, dir, me);
+        }
+        let queued = Queued {
+            reactor: &self.reactor,
+            token: self.token,
+            dir,
+            me,
+        };
         let reason = match dir {
             Direction::Read => Reason::Readable,
             Direction::Write => Reason::Writable,
         };
-        match park::park_timed(reason, deadline) {
+        let wake = park::park_timed(reason, deadline);
+        std::mem::forget(queued);
+        match wake {
             Wake::Unparked => Ok(()),
             Wake::TimedOut => {
-                self.disarm(dir, me);
+                // Readiness may have picked this task in the same turn the
+                // deadline passed: then the next waiter gets it.
+                if !self.reactor.disarm(self.token, dir, me) {
+                    self.reactor.hand_on(self.token, dir);
+                }
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "timed out waiting for the socket",
@@ -295,27 +342,15 @@ impl<S: Source> Registration<S> {
 
     /// Leaves `waiter` in the read slot without parking, so one green thread
     /// can wait on several sources at once (`bridge::select`). The next read
-    /// readiness event unparks it.
-    ///
-    /// # Errors
-    ///
-    /// `ResourceBusy` if another green thread is parked in the read slot.
-    pub(crate) fn arm_read(&self, waiter: Unparker) -> io::Result<()> {
-        self.arm(Direction::Read, waiter)
+    /// readiness event unparks it (after any older waiter).
+    pub(crate) fn arm_read(&self, waiter: Unparker) {
+        self.reactor.arm(self.token, Direction::Read, waiter);
     }
 
     /// Takes `waiter` back out of the read slot. Returns `false` when it was
     /// no longer there: a read readiness event took it.
     pub(crate) fn disarm_read(&self, waiter: Unparker) -> bool {
-        self.disarm(Direction::Read, waiter)
-    }
-
-    fn arm(&self, dir: Direction, me: Unparker) -> io::Result<()> {
-        self.reactor.arm(self.token, dir, me)
-    }
-
-    fn disarm(&self, dir: Direction, me: Unparker) -> bool {
-        self.reactor.disarm(self.token, dir, me)
+        self.reactor.disarm(self.token, Direction::Read, waiter)
     }
 }
 

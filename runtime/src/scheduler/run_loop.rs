@@ -141,9 +141,7 @@ impl Core {
             PollWait::Deadlock => return Err(RunError::Deadlock(self.deadlock_report())),
         };
         if let Some(timeout) = timeout {
-            let remote_woken = self.reactor.poll(timeout, |u, wake| {
-                self.unpark(u, wake);
-            })?;
+            let remote_woken = self.reactor.poll(timeout, |u, wake| self.unpark(u, wake))?;
             if remote_woken {
                 self.serve_remote();
             }
