@@ -3,8 +3,8 @@
 //! line far larger than any buffer, memory after a large line, and the
 //! SIGTERM drain.
 //!
-//! The binary is the one `cargo test --all-targets` builds next to this
-//! test (`target/<profile>/examples/echo_server`).
+//! The binary is `target/<profile>/examples/echo_server`, built by the
+//! first test that needs it.
 
 mod util;
 
@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,16 +23,40 @@ struct EchoServer {
     out: Arc<Mutex<Vec<String>>>,
 }
 
+/// The `echo_server` example of this checkout, built once per test run
+/// with this test's profile (`cargo test` builds examples with `test = true`
+/// only as test binaries, so the program itself is built here; cargo does
+/// not hold its lock while tests run).
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
-    let bin = dir.join("examples").join("echo_server");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo test --all-targets` or `cargo build --example echo_server`",
-        bin.display()
-    );
-    bin
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>/deps/..
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo
+                .args(["build", "--quiet", "--example", "echo_server"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            match profile_dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") => {}
+                Some("release") => {
+                    cargo.arg("--release");
+                }
+                Some(other) => {
+                    cargo.args(["--profile", other]);
+                }
+                None => panic!("no profile directory above {}", exe.display()),
+            }
+            let status = cargo.status().expect("running cargo");
+            assert!(
+                status.success(),
+                "cargo build --example echo_server: {status}"
+            );
+            let bin = profile_dir.join("examples").join("echo_server");
+            assert!(bin.exists(), "{} was not built", bin.display());
+            bin
+        })
+        .clone()
 }
 
 impl EchoServer {

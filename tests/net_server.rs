@@ -313,3 +313,30 @@ fn serves_a_listener_bound_with_listen_options() {
     });
     assert_eq!(summary.accepted, 1);
 }
+
+#[test]
+fn four_acceptors_serve_a_burst_together() {
+    // Four green threads wait in `accept` on the one listener; each
+    // readiness wakes one of them. 400 clients connect at once from four
+    // OS threads and every one is answered.
+    let server = Running::start(|s| s.acceptors(4), echo);
+    let addr = server.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            thread::spawn(move || {
+                let conns: Vec<TcpStream> = (0..100)
+                    .map(|_| TcpStream::connect(addr).unwrap())
+                    .collect();
+                for (i, mut c) in conns.into_iter().enumerate() {
+                    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                    ask(&mut c, &format!("{t}-{i}\n"));
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let summary = server.finish();
+    assert_eq!((summary.accepted, summary.served), (400, 400), "{summary}");
+}

@@ -5,6 +5,9 @@
 //! Inside a green thread, write plain blocking-style code: `accept` in a
 //! loop, one green thread per connection, `BufReader::read_line`,
 //! `write_all`. While one green thread waits for a socket, the others run.
+//! For a server facing real traffic, [`Server`] runs the accept loop with a
+//! connection cap, idle timeouts and a graceful drain on a
+//! [`ShutdownHandle`] or SIGINT/SIGTERM.
 //!
 //! # Quick start
 //!

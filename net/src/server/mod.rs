@@ -5,30 +5,30 @@
 //! `stop(timeout)`) and Go's `Server.Shutdown` (stop accepting, close idle
 //! connections, wait for busy ones, then give up).
 
+mod acceptor;
 mod connection;
+mod drain;
 mod listener;
 mod shutdown;
 mod signals;
 mod summary;
+mod table;
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use weft_runtime::bridge::PollableQueue;
-use weft_runtime::sync::Semaphore;
-use weft_runtime::{task, JoinHandle, Sender};
+use weft_runtime::{task, Sender};
 
 pub use connection::Connection;
-use connection::{ConnState, Drain};
 pub use listener::{ServerListener, ServerStream};
 pub use shutdown::ShutdownHandle;
 use shutdown::Stop;
 pub use summary::Summary;
+use table::Table;
 
 use crate::addr::ToSocketAddrs;
 use crate::TcpListener;
@@ -259,18 +259,9 @@ impl<L: ServerListener> Server<L> {
             stop,
             stop_tx,
         } = self;
-        let shared = Rc::new(Shared {
-            conns: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-            drain: Rc::new(Drain::default()),
-            limit: max_connections.map(Semaphore::new),
-            max_connections,
-            idle_timeout,
-            stop: stop_tx,
-            counts: RefCell::new(Summary::default()),
-        });
+        let table = Rc::new(Table::new(max_connections, idle_timeout, stop_tx));
         let signal_task = if signals {
-            Some(signals::watch(shared.stop.clone())?)
+            Some(signals::watch(table.stop.clone())?)
         } else {
             None
         };
@@ -278,12 +269,12 @@ impl<L: ServerListener> Server<L> {
         let handler = Rc::new(handler);
         let mut tasks = Vec::with_capacity(acceptors);
         for i in 0..acceptors {
-            let (listener, shared, handler) = (listener.clone(), shared.clone(), handler.clone());
+            let (listener, table, handler) = (listener.clone(), table.clone(), handler.clone());
             tasks.push(
                 task::Builder::new()
                     .name(format!("weft-net acceptor {i}"))
                     .daemon(true)
-                    .spawn(move || accept_loop(&*listener, &shared, &handler))?,
+                    .spawn(move || acceptor::run(&*listener, &table, &handler))?,
             );
         }
         tracing::info!(
@@ -304,10 +295,10 @@ impl<L: ServerListener> Server<L> {
                 }
                 Ok(Stop::Failed(e)) => break Some(e),
                 Ok(Stop::ConnClosed) => {}
-                Err(_) => break None, // unreachable: `shared` holds a sender
+                Err(_) => break None, // unreachable: `table` holds a sender
             }
         };
-        shared.drain.draining.set(true);
+        table.drain.draining.set(true);
         for t in &tasks {
             t.cancel();
         }
@@ -315,7 +306,7 @@ impl<L: ServerListener> Server<L> {
             let _ = t.join();
         }
         drop(listener); // the acceptors' copies went with them: connects are refused now
-        let summary = drain(&shared, &stop, drain_timeout);
+        let summary = drain::run(&table, &stop, drain_timeout);
         if let Some(t) = signal_task {
             t.cancel();
             let _ = t.join();
@@ -339,227 +330,4 @@ impl<L: ServerListener + fmt::Debug> fmt::Debug for Server<L> {
             .field("signals", &self.signals)
             .finish()
     }
-}
-
-/// The state the acceptors, the connections and the drain share.
-struct Shared<S: ServerStream> {
-    /// Live connections by id: their record and their task.
-    conns: RefCell<HashMap<u64, Entry<S>>>,
-    /// The next connection id.
-    next_id: Cell<u64>,
-    /// The drain flag every connection sees.
-    drain: Rc<Drain>,
-    /// One permit per connection slot, when capped.
-    limit: Option<Semaphore>,
-    /// The cap, for the log.
-    max_connections: Option<usize>,
-    /// Set on every accepted stream as its read and write timeout.
-    idle_timeout: Option<Duration>,
-    /// To the control loop: listener failure, connections ending in the drain.
-    stop: Sender<Stop>,
-    /// What happened so far.
-    counts: RefCell<Summary>,
-}
-
-/// A live connection in the table.
-struct Entry<S: ServerStream> {
-    /// Its record, to close it when idle.
-    state: Rc<ConnState<S>>,
-    /// Its task, to cancel it at the drain deadline (taken then).
-    join: Option<JoinHandle<()>>,
-}
-
-impl<S: ServerStream> Shared<S> {
-    fn active(&self) -> usize {
-        self.conns.borrow().len()
-    }
-
-    /// Starts the handler for an accepted connection.
-    fn start<F>(self: &Rc<Self>, stream: S, peer: S::Addr, handler: &Rc<F>)
-    where
-        F: Fn(Connection<S>) -> io::Result<()> + 'static,
-    {
-        stream.prepare();
-        if let Some(t) = self.idle_timeout {
-            let _ = stream.set_read_timeout(Some(t));
-            let _ = stream.set_write_timeout(Some(t));
-        }
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        self.counts.borrow_mut().accepted += 1;
-        let state = Rc::new(ConnState::new(stream, peer, self.drain.clone()));
-        let guard = ConnGuard {
-            shared: self.clone(),
-            id,
-        };
-        let conn = Connection::new(state.clone());
-        let handler = handler.clone();
-        // Fails when no stack can be had (the kernel's map limit, say): that
-        // connection is dropped (the guard gives its slot back), the others
-        // are served and accepting goes on.
-        match task::Builder::new().spawn(move || {
-            let result = handler(conn);
-            guard.finish(result);
-        }) {
-            Ok(join) => {
-                let entry = Entry {
-                    state,
-                    join: Some(join),
-                };
-                self.conns.borrow_mut().insert(id, entry);
-            }
-            Err(e) => {
-                tracing::warn!(peer = ?state.peer(), error = %e, "server: no green thread for a connection; it is closed, accepting goes on");
-            }
-        }
-    }
-}
-
-/// Ends a connection's life in the table, whether its handler returned, it
-/// was cancelled or it never started: frees its slot and, while the server
-/// drains, tells the control loop.
-struct ConnGuard<S: ServerStream> {
-    shared: Rc<Shared<S>>,
-    id: u64,
-}
-
-impl<S: ServerStream> ConnGuard<S> {
-    /// Counts and logs how the handler ended.
-    fn finish(self, result: io::Result<()>) {
-        let shared = &self.shared;
-        let mut counts = shared.counts.borrow_mut();
-        match result {
-            Ok(()) => counts.served += 1,
-            Err(e) => {
-                counts.failed += 1;
-                let entry = shared.conns.borrow();
-                let peer = entry.get(&self.id).map(|e| e.state.peer());
-                match shared.idle_timeout {
-                    Some(timeout) if listener::is_timeout(&e) => {
-                        counts.timed_out += 1;
-                        tracing::info!(?peer, ?timeout, "server: idle timeout; connection closed");
-                    }
-                    _ => {
-                        tracing::debug!(?peer, error = %e, "server: connection ended with an error")
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<S: ServerStream> Drop for ConnGuard<S> {
-    fn drop(&mut self) {
-        let entry = self.shared.conns.borrow_mut().remove(&self.id);
-        drop(entry); // closes the socket once the handler dropped its side
-        if let Some(limit) = &self.shared.limit {
-            limit.release();
-        }
-        if self.shared.drain.draining.get() {
-            let _ = self.shared.stop.put(Stop::ConnClosed);
-        }
-    }
-}
-
-/// One acceptor: takes a slot (when capped), accepts, starts the handler.
-fn accept_loop<L, F>(listener: &L, shared: &Rc<Shared<L::Stream>>, handler: &Rc<F>)
-where
-    L: ServerListener,
-    F: Fn(Connection<L::Stream>) -> io::Result<()> + 'static,
-{
-    loop {
-        if let Some(limit) = &shared.limit {
-            if limit.available_permits() == 0 {
-                tracing::info!(
-                    max_connections = ?shared.max_connections,
-                    "server: max_connections reached; new clients wait in the listen backlog"
-                );
-                limit.acquire();
-                tracing::info!("server: below max_connections again; accepting");
-            } else {
-                limit.acquire();
-            }
-        }
-        match listener.accept_stream() {
-            Ok((stream, peer)) => shared.start(stream, peer, handler),
-            Err(e) => {
-                if let Some(limit) = &shared.limit {
-                    limit.release();
-                }
-                if listener::is_per_connection(&e) {
-                    tracing::warn!(error = %e, "server: accept failed for one connection; accepting goes on");
-                    continue;
-                }
-                tracing::error!(error = %e, "server: accept failed; draining");
-                let _ = shared.stop.put(Stop::Failed(e));
-                return;
-            }
-        }
-    }
-}
-
-/// The drain after accepting stopped: closes idle connections, waits for
-/// the rest until `timeout` (or a second request), cancels what is left.
-fn drain<S: ServerStream>(
-    shared: &Shared<S>,
-    stop: &PollableQueue<Stop>,
-    timeout: Duration,
-) -> Summary {
-    let states: Vec<_> = shared
-        .conns
-        .borrow()
-        .values()
-        .map(|e| e.state.clone())
-        .collect();
-    tracing::info!(
-        active = states.len(),
-        ?timeout,
-        "server: drain started; no longer accepting"
-    );
-    for state in &states {
-        state.close_if_idle();
-    }
-    drop(states);
-    let deadline = Instant::now() + timeout;
-    while shared.active() > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match stop.get_timeout(left) {
-            Ok(Stop::Requested | Stop::Signal(_)) => {
-                tracing::warn!(
-                    "server: second shutdown request; cancelling the remaining connections now"
-                );
-                break;
-            }
-            Ok(Stop::ConnClosed | Stop::Failed(_)) => {}
-            Err(_) => break, // the deadline
-        }
-    }
-    let active = shared.active() as u64;
-    let handles: Vec<JoinHandle<()>> = shared
-        .conns
-        .borrow_mut()
-        .values_mut()
-        .filter_map(|e| e.join.take())
-        .collect();
-    if !handles.is_empty() {
-        tracing::warn!(
-            connections = handles.len(),
-            "server: drain deadline passed; cancelling the connections still running"
-        );
-    }
-    for h in &handles {
-        h.cancel();
-    }
-    let cancelled = handles.len() as u64;
-    for h in handles {
-        let _ = h.join();
-    }
-    let mut summary = shared.counts.borrow().clone();
-    summary.closed_idle = shared.drain.closed_idle.get();
-    summary.active_at_deadline = active;
-    summary.cancelled = cancelled;
-    summary
 }

@@ -1,0 +1,154 @@
+//! The server's table of live connections: starting each handler, and
+//! what happens when one ends (however it ends).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use weft_runtime::sync::Semaphore;
+use weft_runtime::{task, JoinHandle, Sender};
+
+use super::connection::{ConnState, Connection, Drain};
+use super::listener::{self, ServerStream};
+use super::shutdown::Stop;
+use super::summary::Summary;
+
+/// The live connections and what the acceptors, the connections and the
+/// drain share.
+pub(crate) struct Table<S: ServerStream> {
+    /// Live connections by id: their record and their task.
+    pub(crate) conns: RefCell<HashMap<u64, Entry<S>>>,
+    /// The next connection id.
+    pub(crate) next_id: Cell<u64>,
+    /// The drain flag every connection sees.
+    pub(crate) drain: Rc<Drain>,
+    /// One permit per connection slot, when capped.
+    pub(crate) limit: Option<Semaphore>,
+    /// The cap, for the log.
+    pub(crate) max_connections: Option<usize>,
+    /// Set on every accepted stream as its read and write timeout.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// To the control loop: listener failure, connections ending in the drain.
+    pub(crate) stop: Sender<Stop>,
+    /// What happened so far.
+    pub(crate) counts: RefCell<Summary>,
+}
+
+/// A live connection in the table.
+pub(crate) struct Entry<S: ServerStream> {
+    /// Its record, to close it when idle.
+    pub(crate) state: Rc<ConnState<S>>,
+    /// Its task, to cancel it at the drain deadline (taken then).
+    pub(crate) join: Option<JoinHandle<()>>,
+}
+
+impl<S: ServerStream> Table<S> {
+    pub(crate) fn new(
+        max_connections: Option<usize>,
+        idle_timeout: Option<Duration>,
+        stop: Sender<Stop>,
+    ) -> Self {
+        Table {
+            conns: RefCell::new(HashMap::new()),
+            next_id: Cell::new(0),
+            drain: Rc::new(Drain::default()),
+            limit: max_connections.map(Semaphore::new),
+            max_connections,
+            idle_timeout,
+            stop,
+            counts: RefCell::new(Summary::default()),
+        }
+    }
+
+    pub(crate) fn active(&self) -> usize {
+        self.conns.borrow().len()
+    }
+
+    /// Starts the handler for an accepted connection.
+    pub(crate) fn start<F>(self: &Rc<Self>, stream: S, peer: S::Addr, handler: &Rc<F>)
+    where
+        F: Fn(Connection<S>) -> io::Result<()> + 'static,
+    {
+        stream.prepare();
+        if let Some(t) = self.idle_timeout {
+            let _ = stream.set_read_timeout(Some(t));
+            let _ = stream.set_write_timeout(Some(t));
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.counts.borrow_mut().accepted += 1;
+        let state = Rc::new(ConnState::new(stream, peer, self.drain.clone()));
+        let guard = ConnGuard {
+            table: self.clone(),
+            id,
+        };
+        let conn = Connection::new(state.clone());
+        let handler = handler.clone();
+        // Fails when no stack can be had (the kernel's map limit, say): that
+        // connection is dropped (the guard gives its slot back), the others
+        // are served and accepting goes on.
+        match task::Builder::new().spawn(move || {
+            let result = handler(conn);
+            guard.finish(result);
+        }) {
+            Ok(join) => {
+                let entry = Entry {
+                    state,
+                    join: Some(join),
+                };
+                self.conns.borrow_mut().insert(id, entry);
+            }
+            Err(e) => {
+                tracing::warn!(peer = ?state.peer(), error = %e, "server: no green thread for a connection; it is closed, accepting goes on");
+            }
+        }
+    }
+}
+
+/// Ends a connection's life in the table, whether its handler returned, it
+/// was cancelled or it never started: frees its slot and, while the server
+/// drains, tells the control loop.
+struct ConnGuard<S: ServerStream> {
+    table: Rc<Table<S>>,
+    id: u64,
+}
+
+impl<S: ServerStream> ConnGuard<S> {
+    /// Counts and logs how the handler ended.
+    fn finish(self, result: io::Result<()>) {
+        let table = &self.table;
+        let mut counts = table.counts.borrow_mut();
+        match result {
+            Ok(()) => counts.served += 1,
+            Err(e) => {
+                counts.failed += 1;
+                let entry = table.conns.borrow();
+                let peer = entry.get(&self.id).map(|e| e.state.peer());
+                match table.idle_timeout {
+                    Some(timeout) if listener::is_timeout(&e) => {
+                        counts.timed_out += 1;
+                        tracing::info!(?peer, ?timeout, "server: idle timeout; connection closed");
+                    }
+                    _ => {
+                        tracing::debug!(?peer, error = %e, "server: connection ended with an error")
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<S: ServerStream> Drop for ConnGuard<S> {
+    fn drop(&mut self) {
+        let entry = self.table.conns.borrow_mut().remove(&self.id);
+        drop(entry); // closes the socket once the handler dropped its side
+        if let Some(limit) = &self.table.limit {
+            limit.release();
+        }
+        if self.table.drain.draining.get() {
+            let _ = self.table.stop.put(Stop::ConnClosed);
+        }
+    }
+}
