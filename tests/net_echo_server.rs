@@ -320,3 +320,74 @@ fn a_second_sigterm_cancels_a_stuck_request() {
     let summary = out.last().unwrap();
     assert!(summary.contains("cancelled 1"), "{out:?}");
 }
+
+#[test]
+fn a_client_that_never_reads_is_closed_by_the_idle_timeout() {
+    let server = EchoServer::start(&["--idle-timeout", "300ms"]);
+    let mut bystander = server.connect();
+    // Sends until the server's replies fill every buffer and its write
+    // parks; never reads a byte.
+    let hog = server.connect();
+    let writer = {
+        let mut hog = hog.try_clone().unwrap();
+        thread::spawn(move || {
+            let chunk = vec![b'y'; 1 << 16];
+            for _ in 0..(64 << 20) / chunk.len() {
+                if hog.write_all(&chunk).is_err() {
+                    return true; // the server closed it
+                }
+            }
+            false
+        })
+    };
+    // Meanwhile the bystander talks more often than the timeout.
+    while !writer.is_finished() {
+        ask(&mut bystander, b"fine\n");
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        writer.join().unwrap(),
+        "64 MiB went into a connection nobody reads"
+    );
+    ask(&mut bystander, b"still fine\n");
+    drop(hog);
+    let out = server.output();
+    assert!(
+        out.iter().any(|l| l.starts_with("Client error: ")),
+        "no log line for the closed connection: {out:?}"
+    );
+}
+
+#[test]
+fn a_reset_mid_line_costs_only_its_connection() {
+    let server = EchoServer::start(&[]);
+    let mut bystander = server.connect();
+    ask(&mut bystander, b"one\n");
+    let mut rude = server.connect();
+    rude.write_all(b"half a li").unwrap();
+    let mut start = [0; 13];
+    rude.read_exact(&mut start).unwrap();
+    socket2::SockRef::from(&rude)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(rude); // RST
+    ask(&mut bystander, b"two\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server
+        .output()
+        .iter()
+        .filter(|l| *l == "Client closed")
+        .count()
+        < 1
+    {
+        assert!(Instant::now() < deadline, "{:?}", server.output());
+        thread::sleep(Duration::from_millis(10));
+    }
+    ask(&mut bystander, b"three\n");
+    let out = server.output();
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("Client error: ") && l.contains("reset")),
+        "{out:?}"
+    );
+}

@@ -67,6 +67,7 @@
 
 mod addr;
 mod backoff;
+mod line_reader;
 mod listen_options;
 mod server;
 mod stream_io;
@@ -78,6 +79,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::ToSocketAddrs;
+pub use line_reader::LineReader;
 pub use listen_options::ListenOptions;
 pub use server::{Connection, Server, ServerListener, ServerStream, ShutdownHandle, Summary};
 pub use tcp_listener::{Incoming, TcpListener};
