@@ -340,3 +340,32 @@ fn four_acceptors_serve_a_burst_together() {
     let summary = server.finish();
     assert_eq!((summary.accepted, summary.served), (400, 400), "{summary}");
 }
+
+#[test]
+fn a_panicking_handler_costs_only_its_connection() {
+    fn touchy(conn: Connection<weft::net::TcpStream>) -> io::Result<()> {
+        let mut first = [0; 1];
+        (&conn).read_exact(&mut first)?;
+        assert_ne!(first[0], b'!', "a handler bug");
+        (&conn).write_all(&first)?;
+        echo(conn)
+    }
+    let server = Running::start(|s| s.max_connections(1), touchy);
+    let mut bad = server.connect();
+    bad.write_all(b"!").unwrap();
+    let mut rest = Vec::new();
+    bad.read_to_end(&mut rest).unwrap(); // closed
+                                         // Its slot came back: at a cap of 1, the next client is served.
+    let mut good = server.connect();
+    good.write_all(b"o").unwrap();
+    let mut o = [0; 1];
+    good.read_exact(&mut o).unwrap();
+    ask(&mut good, "k\n");
+    drop(good);
+    let summary = server.finish();
+    assert_eq!(
+        (summary.accepted, summary.failed, summary.served),
+        (2, 1, 1),
+        "{summary}"
+    );
+}

@@ -210,9 +210,12 @@ impl<L: ServerListener> Server<L> {
     }
 
     /// Whether SIGINT and SIGTERM start the drain (default `false`). The
-    /// hooks are installed when [`serve`](Self::serve) starts and removed
-    /// when it returns; a second signal during the drain cancels the
-    /// remaining connections at once.
+    /// hooks (signal-hook's) are installed when [`serve`](Self::serve)
+    /// starts and removed when it returns; a second signal during the
+    /// drain cancels the remaining connections at once. signal-hook cannot
+    /// restore the default action: once `serve` returns, the process
+    /// ignores SIGINT and SIGTERM, so exit soon after (as `echo_server`
+    /// does) or install your own handling.
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.signals = on;
         self
@@ -270,12 +273,19 @@ impl<L: ServerListener> Server<L> {
         let mut tasks = Vec::with_capacity(acceptors);
         for i in 0..acceptors {
             let (listener, table, handler) = (listener.clone(), table.clone(), handler.clone());
-            tasks.push(
-                task::Builder::new()
-                    .name(format!("weft-net acceptor {i}"))
-                    .daemon(true)
-                    .spawn(move || acceptor::run(&*listener, &table, &handler))?,
-            );
+            let spawned = task::Builder::new()
+                .name(format!("weft-net acceptor {i}"))
+                .daemon(true)
+                .spawn(move || acceptor::run(&*listener, &table, &handler));
+            match spawned {
+                Ok(t) => tasks.push(t),
+                Err(e) => {
+                    for t in tasks.iter().chain(&signal_task) {
+                        t.cancel();
+                    }
+                    return Err(e);
+                }
+            }
         }
         tracing::info!(
             acceptors,

@@ -83,6 +83,7 @@ impl<S: ServerStream> Table<S> {
         let guard = ConnGuard {
             table: self.clone(),
             id,
+            finished: false,
         };
         let conn = Connection::new(state.clone());
         let handler = handler.clone();
@@ -113,11 +114,14 @@ impl<S: ServerStream> Table<S> {
 struct ConnGuard<S: ServerStream> {
     table: Rc<Table<S>>,
     id: u64,
+    /// Set once the handler returned; still false in `drop` after a panic.
+    finished: bool,
 }
 
 impl<S: ServerStream> ConnGuard<S> {
     /// Counts and logs how the handler ended.
-    fn finish(self, result: io::Result<()>) {
+    fn finish(mut self, result: io::Result<()>) {
+        self.finished = true;
         let table = &self.table;
         let mut counts = table.counts.borrow_mut();
         match result {
@@ -143,6 +147,15 @@ impl<S: ServerStream> ConnGuard<S> {
 impl<S: ServerStream> Drop for ConnGuard<S> {
     fn drop(&mut self) {
         let entry = self.table.conns.borrow_mut().remove(&self.id);
+        // No entry: the task never got a stack. An entry without its task:
+        // the drain cancelled it (and counts it). Otherwise the handler
+        // neither returned nor was cancelled: it panicked.
+        if let Some(entry) = &entry {
+            if !self.finished && entry.join.is_some() {
+                self.table.counts.borrow_mut().failed += 1;
+                tracing::warn!(peer = ?entry.state.peer(), "server: connection handler panicked; connection closed");
+            }
+        }
         drop(entry); // closes the socket once the handler dropped its side
         if let Some(limit) = &self.table.limit {
             limit.release();
