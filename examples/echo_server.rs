@@ -106,8 +106,18 @@ fn serve(server: Server, proto: Proto, log: impl Fn(String) + 'static) -> io::Re
             Proto::Line => echo_lines(&conn, &scratch),
             Proto::Raw => echo_raw(&conn, &scratch),
         };
-        if let Err(e) = &result {
-            log(format!("Client error: {e}"));
+        match &result {
+            Ok(()) => {}
+            // The idle timeout: a read or write moved no byte for that long.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                log(format!("Client error: idle timeout ({e})"))
+            }
+            Err(e) => log(format!("Client error: {e}")),
         }
         result
     })

@@ -353,7 +353,8 @@ fn a_client_that_never_reads_is_closed_by_the_idle_timeout() {
     drop(hog);
     let out = server.output();
     assert!(
-        out.iter().any(|l| l.starts_with("Client error: ")),
+        out.iter()
+            .any(|l| l.starts_with("Client error: idle timeout")),
         "no log line for the closed connection: {out:?}"
     );
 }
