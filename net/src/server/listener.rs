@@ -10,6 +10,39 @@ use crate::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// A listener a [`Server`](super::Server) accepts connections from:
 /// [`TcpListener`] or [`UnixListener`].
+///
+/// # Examples
+///
+/// A server on a Unix-domain socket:
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use weft_net::{Server, UnixListener, UnixStream};
+///
+/// let path = std::env::temp_dir().join(format!("weft-server-doc-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// weft_runtime::Runtime::new().unwrap().block_on({
+///     let path = path.clone();
+///     move || {
+///         let server = Server::new(UnixListener::bind(&path).unwrap()).unwrap();
+///         let stop = server.shutdown_handle();
+///         weft_runtime::spawn(move || {
+///             let mut c = UnixStream::connect(&path).unwrap();
+///             c.write_all(b"hi").unwrap();
+///             let mut got = [0; 2];
+///             c.read_exact(&mut got).unwrap();
+///             assert_eq!(&got, b"hi");
+///             stop.shutdown();
+///         });
+///         server.serve(|conn| {
+///             let mut buf = [0; 2];
+///             (&conn).read_exact(&mut buf)?;
+///             (&conn).write_all(&buf)
+///         }).unwrap();
+///     }
+/// }).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub trait ServerListener: 'static {
     /// The connections it yields.
     type Stream: ServerStream;

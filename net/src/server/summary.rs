@@ -9,6 +9,28 @@ use std::fmt;
 /// Every accepted connection ends one way: `served` (its handler returned
 /// `Ok`), `failed` (it returned an error; `timed_out` of those through the
 /// idle timeout) or `cancelled` (still running at the drain deadline).
+/// `Display` gives it as one line, for a log.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use weft_net::{Server, TcpStream};
+///
+/// let summary = weft_runtime::Runtime::new().unwrap().block_on(|| {
+///     let server = Server::bind("127.0.0.1:0").unwrap();
+///     let addr = server.local_addr().unwrap();
+///     let stop = server.shutdown_handle();
+///     weft_runtime::spawn(move || {
+///         TcpStream::connect(addr).unwrap().write_all(b"bye").unwrap();
+///         weft_runtime::sleep(std::time::Duration::from_millis(50));
+///         stop.shutdown();
+///     });
+///     server.serve(|_conn| Err(std::io::Error::other("refused"))).unwrap()
+/// }).unwrap();
+/// assert_eq!((summary.accepted, summary.failed), (1, 1));
+/// assert!(summary.to_string().starts_with("accepted 1, served 0, failed 1"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
