@@ -49,7 +49,8 @@
 //! `WouldBlock`, parks on the socket's readiness and tries again (mio is
 //! edge-triggered). A socket can have one green thread parked reading and
 //! another writing at the same time. Read and write timeouts become a
-//! deadline on that park and surface as `ErrorKind::TimedOut`.
+//! deadline on that park and surface as `ErrorKind::WouldBlock`, the kind
+//! std returns on Linux.
 //!
 //! # Caveats
 //!
@@ -62,6 +63,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod addr;
+mod adopt;
 mod backoff;
 mod listen_options;
 mod stream_io;
