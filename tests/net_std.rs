@@ -205,6 +205,19 @@ fn from_std_outside_a_runtime_is_an_error_and_closes_the_socket() {
     );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     assert!(TcpListener::from_std(listener).is_err());
+
+    // A socket that outlived its run: cloning it is an error too, and it
+    // still goes back to std.
+    let escaped = block_on(|| UdpSocket::bind("127.0.0.1:0").unwrap());
+    let err = escaped.try_clone().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Other);
+    assert!(
+        err.to_string()
+            .starts_with("UdpSocket::try_clone was called outside"),
+        "{err}"
+    );
+    let back = escaped.into_std().unwrap();
+    assert!(!is_nonblocking(&back));
 }
 
 #[test]

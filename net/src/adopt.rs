@@ -76,12 +76,7 @@ pub(crate) fn adopt<S>(api: &str, want: Kind, fd: OwnedFd) -> io::Result<Registr
 where
     S: Source + From<OwnedFd>,
 {
-    if !weft_runtime::in_green_thread() {
-        return Err(io::Error::other(format!(
-            "{api} was called outside a green thread: there is no weft runtime to register \
-             the socket with (call it inside Runtime::block_on or a spawned task)"
-        )));
-    }
+    in_green_thread(api)?;
     match Kind::of(fd.as_fd()) {
         Ok(Some(kind)) if kind == want => {}
         Ok(got) => {
@@ -118,6 +113,18 @@ where
     Ok(fd)
 }
 
+/// `Ok` inside a green thread; outside, the error `adopt` and `try_clone`
+/// return rather than the panic of `Registration::new`.
+fn in_green_thread(api: &str) -> io::Result<()> {
+    if weft_runtime::in_green_thread() {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "{api} was called outside a green thread: there is no weft runtime to register \
+         the socket with (call it inside Runtime::block_on or a spawned task)"
+    )))
+}
+
 /// A second registration on a duplicate (`F_DUPFD_CLOEXEC`) of `io`'s
 /// socket. The duplicate is registered with the poller on its own, so both
 /// handles get every readiness event and each can have its own green thread
@@ -125,12 +132,14 @@ where
 ///
 /// # Errors
 ///
-/// `EMFILE`/`ENFILE` when no descriptor is left, or any error registering
-/// the duplicate, which is then closed again: nothing is half-registered.
-pub(crate) fn try_clone<S>(io: &Registration<S>) -> io::Result<Registration<S>>
+/// `Other` outside a green thread; `EMFILE`/`ENFILE` when no descriptor is
+/// left, or any error registering the duplicate, which is then closed
+/// again: nothing is half-registered.
+pub(crate) fn try_clone<S>(api: &str, io: &Registration<S>) -> io::Result<Registration<S>>
 where
     S: Source + AsFd + From<OwnedFd>,
 {
+    in_green_thread(api)?;
     let fd = io.get_ref().as_fd().try_clone_to_owned()?;
     Registration::new(S::from(fd))
 }

@@ -148,14 +148,11 @@ impl TcpListener {
     /// # Errors
     ///
     /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
-    /// the duplicate; nothing is left open or registered then.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft runtime.
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
     pub fn try_clone(&self) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            io: adopt::try_clone(&self.io)?,
+            io: adopt::try_clone("TcpListener::try_clone", &self.io)?,
             backoff: AcceptBackoff::default(),
         })
     }

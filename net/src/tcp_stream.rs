@@ -163,16 +163,12 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// `EMFILE`/`ENFILE` when the process or system is out of descriptors,
-    /// or any error registering the duplicate; nothing is left open or
-    /// registered then.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft runtime.
+    /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: adopt::try_clone(&self.io)?,
+            io: adopt::try_clone("TcpStream::try_clone", &self.io)?,
             timeouts: self.timeouts.clone(),
         })
     }

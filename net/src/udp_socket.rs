@@ -127,14 +127,11 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
-    /// the duplicate; nothing is left open or registered then.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft runtime.
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            io: adopt::try_clone(&self.io)?,
+            io: adopt::try_clone("UdpSocket::try_clone", &self.io)?,
             timeouts: self.timeouts.clone(),
         })
     }

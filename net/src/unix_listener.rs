@@ -102,14 +102,11 @@ impl UnixListener {
     /// # Errors
     ///
     /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
-    /// the duplicate; nothing is left open or registered then.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft runtime.
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
     pub fn try_clone(&self) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            io: adopt::try_clone(&self.io)?,
+            io: adopt::try_clone("UnixListener::try_clone", &self.io)?,
             backoff: AcceptBackoff::default(),
         })
     }

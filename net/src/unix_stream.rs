@@ -106,14 +106,11 @@ impl UnixStream {
     /// # Errors
     ///
     /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
-    /// the duplicate; nothing is left open or registered then.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft runtime.
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: adopt::try_clone(&self.io)?,
+            io: adopt::try_clone("UnixStream::try_clone", &self.io)?,
             timeouts: self.timeouts.clone(),
         })
     }
