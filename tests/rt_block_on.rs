@@ -100,3 +100,21 @@ fn a_nested_block_on_panics_without_running_its_closure() {
     assert_eq!(inner.task_count(), 0, "nothing was left spawned");
     assert_eq!(inner.block_on(|| 7).unwrap(), 7);
 }
+
+#[test]
+fn the_closure_may_borrow_its_own_runtime_but_not_run_it_again() {
+    let rt = Runtime::new().unwrap();
+    let ran = Cell::new(false);
+    let refused = rt
+        .block_on(|| {
+            let again = panic::catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(|| ran.set(true)).unwrap();
+            }));
+            let run = panic::catch_unwind(AssertUnwindSafe(|| rt.run()));
+            (again.is_err(), run.is_err(), rt.task_count())
+        })
+        .unwrap();
+    assert_eq!(refused, (true, true, 1), "only the main task exists");
+    assert!(!ran.get());
+    assert_eq!(rt.task_count(), 0);
+}
