@@ -525,12 +525,17 @@ fn peek_from_parks_until_a_datagram_arrives_and_leaves_it_queued() {
 fn a_socket_given_back_to_std_can_be_adopted_again() -> io::Result<()> {
     block_on(|| {
         let (client, server) = tcp_pair();
+        let clone = server.try_clone()?;
         let std_server = server.into_std()?;
         let server = TcpStream::from_std(std_server)?;
         (&client).write_all(b"ok")?;
         let mut buf = [0; 2];
         (&server).read_exact(&mut buf)?;
         assert_eq!(&buf, b"ok");
+        // The clone kept its own registration through all of it.
+        (&client).write_all(b"ko")?;
+        (&clone).read_exact(&mut buf)?;
+        assert_eq!(&buf, b"ko");
         Ok(())
     })
 }
