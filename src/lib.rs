@@ -31,7 +31,12 @@
 //!
 //! `Runtime::run` drives tasks spawned with `Runtime::spawn` until no
 //! non-daemon task is left; `Runtime::block_on` runs a closure as the first
-//! task (`main`) and returns its value.
+//! task (`main`) and returns its value; that closure may borrow from the
+//! caller's stack.
+//!
+//! The [`guide`] shows which synchronous libraries (rustls, tungstenite,
+//! httparse, serde_json) run unmodified on weft's sockets and which (those
+//! that open their own sockets or files) go through [`spawn_blocking`].
 //!
 #![doc = include_str!("../runtime/src/docs/scheduling_rules.md")]
 //!
@@ -62,6 +67,8 @@
 //! [`task_local!`] for per-task state. Builds
 //! with `panic = "abort"` cannot unwind cancelled or daemon tasks.
 #![warn(missing_docs, missing_debug_implementations)]
+
+pub mod guide;
 
 pub use weft_net as net;
 pub use weft_runtime::*;
