@@ -3,7 +3,6 @@
 //! right for an edge-triggered loop.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -11,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cached_registration::CachedRegistration;
-use super::chan::{Chan, Readiness};
+use super::chan::{Batch, Chan, Readiness};
 use super::wake::{self, WakeReader};
 use super::Sender;
 use crate::context;
@@ -77,7 +76,7 @@ pub struct PollableQueue<T> {
     bell: WakeReader,
     /// Items already moved out of `chan`, served before looking there again
     /// (one lock per batch instead of one per item).
-    local: RefCell<VecDeque<T>>,
+    local: RefCell<Batch<T>>,
 }
 
 impl<T> PollableQueue<T> {
@@ -113,7 +112,7 @@ impl<T> PollableQueue<T> {
             chan: Arc::new(Chan::new(ring, cap)),
             registration: CachedRegistration::new(),
             bell,
-            local: RefCell::new(VecDeque::new()),
+            local: RefCell::new(Batch::new()),
         })
     }
 
@@ -212,12 +211,7 @@ impl<T> PollableQueue<T> {
     /// Takes an item from the local batch, refilling it from the shared queue.
     #[inline]
     fn take(&self) -> Option<T> {
-        let mut local = self.local.borrow_mut();
-        if let Some(item) = local.pop_front() {
-            return Some(item);
-        }
-        self.chan.take_into(&mut local);
-        local.pop_front()
+        self.chan.take(&mut self.local.borrow_mut())
     }
 
     /// Waits for the read end (after `prepare_wait` said `Idle`). Returns
@@ -253,7 +247,7 @@ impl<T> PollableQueue<T> {
     /// Level check for `select`: an item is queued or the queue is
     /// disconnected. When not, the queue is left ready to ring on the next put.
     pub(crate) fn ready(&self) -> bool {
-        !self.local.borrow().is_empty() || self.chan.prepare_wait(&self.bell) != Readiness::Idle
+        self.local.borrow().len() > 0 || self.chan.prepare_wait(&self.bell) != Readiness::Idle
     }
 }
 
