@@ -93,6 +93,13 @@ impl<T> PollableQueue<T> {
     /// room (parking a green thread, blocking an OS thread) and
     /// [`Sender::try_put`] hands the item back.
     ///
+    /// Items the consumer has moved into its local batch but not taken yet
+    /// count against the capacity, as in `std::sync::mpsc::sync_channel`.
+    /// Room comes back to producers in chunks of `capacity / 8` taken items
+    /// (at least 1, and all of it whenever the consumer runs out), and only
+    /// as many waiting producers are woken as that room can take: a flood of
+    /// producers costs one lock and a few wakes per chunk, not per item.
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a capacity of 0; any error creating the socketpair.
