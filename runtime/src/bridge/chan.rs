@@ -48,6 +48,7 @@ pub(crate) struct Chan<T> {
 }
 
 struct State<T> {
+    /// Items put and not yet moved out by the consumer, oldest first.
     items: VecDeque<T>,
     /// A wake byte was rung since the consumer last cleared this, so puts
     /// need not ring again (coalescing).
@@ -67,6 +68,7 @@ struct State<T> {
 /// The consumer's side of the queue: items moved out of the shared queue
 /// under one lock, served without it.
 pub(crate) struct Batch<T> {
+    /// Items moved out of the shared queue, not handed out yet.
     items: VecDeque<T>,
     /// Bounded only: items handed out since the room was last given back.
     served: usize,
@@ -193,8 +195,7 @@ impl<T> Chan<T> {
             };
             drop(st);
             park::park_deadline(Reason::Bridge("PollableQueue::put"), deadline);
-            let waiter = leave.waiter;
-            std::mem::forget(leave); // the wait ended normally: look again
+            let waiter = leave.disarm(); // the wait ended normally: look again
             let mut st = self.lock();
             st.waiters.leave(waiter);
             return st;
@@ -315,6 +316,16 @@ struct LeaveOnDrop<'a, T> {
     chan: &'a Chan<T>,
     /// The entry's id in `RoomWaiters`.
     waiter: u64,
+}
+
+impl<T> LeaveOnDrop<'_, T> {
+    /// The wait ended without unwinding: the caller takes the entry back
+    /// itself, under the lock it takes anyway. Returns the entry's id.
+    fn disarm(self) -> u64 {
+        let waiter = self.waiter;
+        std::mem::forget(self);
+        waiter
+    }
 }
 
 impl<T> Drop for LeaveOnDrop<'_, T> {

@@ -195,8 +195,11 @@ fn start_error(index: usize, count: usize, what: &str, e: io::Error) -> io::Erro
 
 /// What one loop's thread needs to start.
 struct LoopStart {
+    /// Which loop this thread runs.
     index: usize,
+    /// Loops in the set (for error messages).
     count: usize,
+    /// The settings its runtime is built with.
     runtime: Builder,
     /// The CPU to pin to, if pinning was asked for.
     cpu: Option<usize>,
@@ -306,7 +309,8 @@ where
     }
 }
 
-/// The result of a loop that was never let go (the set did not start).
+/// The result of a loop that was never let go. `spawn` has already
+/// returned the start-up error that explains it and drops this one.
 fn not_started(index: usize, count: usize) -> LoopError {
     LoopError::Run {
         index,

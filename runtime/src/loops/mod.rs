@@ -153,7 +153,8 @@ impl<T> Loops<T> {
     }
 
     /// The handle of loop `index`, to spawn green threads into it from any
-    /// thread.
+    /// thread. Once that loop has ended (its closure returned and its tasks
+    /// finished), spawns fail with `NotConnected`.
     ///
     /// # Panics
     ///
