@@ -149,3 +149,53 @@ fn a_cancelled_waiting_producer_does_not_strand_the_others() {
     got.sort_unstable();
     assert_eq!(got, [0, 2, 3]);
 }
+
+#[test]
+fn cancelling_green_producers_mid_flood_strands_none_of_the_rest() {
+    const GREEN: usize = 8;
+    const EACH: u64 = 2_000;
+    let q = PollableQueue::bounded(2).unwrap();
+    let txs: Vec<_> = (0..GREEN).map(|_| q.sender()).collect();
+    let consumer = thread::spawn(move || {
+        let mut got = Vec::new();
+        loop {
+            let started = Instant::now();
+            match q.get_timeout(PATIENCE) {
+                Ok(v) if started.elapsed() < PATIENCE => got.push(v),
+                Err(GetTimeoutError::Closed) => return got,
+                _ => panic!("a producer was stranded: a get waited {PATIENCE:?}"),
+            }
+        }
+    });
+    block_on(move || {
+        let tasks: Vec<_> = txs
+            .into_iter()
+            .enumerate()
+            .map(|(p, tx)| {
+                spawn(move || (0..EACH).for_each(|i| tx.put(((p as u64) << 32) | i).unwrap()))
+            })
+            .collect();
+        // Half of them go away while parked for room, some of them just
+        // after a wake picked them; their senders drop as they unwind.
+        sleep(Duration::from_millis(5));
+        for t in tasks.iter().step_by(2) {
+            t.cancel();
+        }
+        for (p, t) in tasks.into_iter().enumerate() {
+            let ended = t.join();
+            if p % 2 == 1 {
+                ended.expect("a producer that was not cancelled failed");
+            }
+        }
+    });
+    let got = consumer.join().unwrap();
+    let mut next = [0; GREEN];
+    for v in got {
+        let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
+        assert_eq!(i, next[p], "producer {p}: out of order or repeated");
+        next[p] += 1;
+    }
+    for (p, n) in next.iter().enumerate().filter(|(p, _)| p % 2 == 1) {
+        assert_eq!(*n, EACH, "producer {p} lost items");
+    }
+}
