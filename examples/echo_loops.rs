@@ -70,10 +70,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 /// The address every loop binds: loop 0's, once it has bound (so port 0
-/// means one port picked by the kernel, shared by all).
+/// means one port picked by the kernel, shared by all), or loop 0's error.
 #[derive(Default)]
 struct SharedAddr {
-    addr: Mutex<Option<SocketAddr>>,
+    addr: Mutex<Option<Result<SocketAddr, String>>>,
     bound: Condvar,
 }
 
@@ -83,18 +83,22 @@ impl SharedAddr {
     fn bind(&self, lp: &Loop, wanted: SocketAddr) -> io::Result<TcpListener> {
         let options = ListenOptions::new().reuse_port(true);
         if lp.index() == 0 {
-            let listener = options.bind(wanted)?;
-            *self.addr.lock().unwrap() = Some(listener.local_addr()?);
+            let listener = options.bind(wanted).and_then(|l| Ok((l.local_addr()?, l)));
+            let shown = listener
+                .as_ref()
+                .map(|(a, _)| *a)
+                .map_err(|e| e.to_string());
+            *self.addr.lock().unwrap() = Some(shown);
             self.bound.notify_all();
-            return Ok(listener);
+            return listener.map(|(_, l)| l);
         }
         let mut addr = self.addr.lock().unwrap();
         while addr.is_none() {
             addr = self.bound.wait(addr).unwrap();
         }
-        let at = addr.expect("set by loop 0");
+        let at = addr.clone().expect("set by loop 0");
         drop(addr);
-        options.bind(at)
+        options.bind(at.map_err(|e| io::Error::other(format!("loop 0 could not bind: {e}")))?)
     }
 }
 
@@ -286,6 +290,19 @@ mod tests {
             .unwrap_err()
             .contains("raw only"));
         assert!(parse(&["--bogus"]).unwrap_err().contains("--bogus"));
+    }
+
+    #[test]
+    fn an_address_that_cannot_be_bound_fails_every_loop_and_start_returns() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let args = Args {
+            addr: taken.local_addr().unwrap(), // bound without SO_REUSEPORT
+            loops: 2,
+            pin: false,
+        };
+        let err = start(args).expect_err("the port is taken");
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+        assert!(err.to_string().contains("cannot bind"), "{err}");
     }
 
     #[test]

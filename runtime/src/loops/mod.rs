@@ -32,10 +32,13 @@
 //! already queued on its listener; close the listener to hand new ones to
 //! the others.
 //!
-//! A single listener shared by every loop with `EPOLLEXCLUSIVE` is not on
-//! offer: mio does not expose the flag, and with edge-triggered readiness
-//! every loop would race for each accept anyway. `SO_REUSEPORT` gives each
-//! loop its own accept queue, so no accept is contended.
+//! One listener shared by every loop is not offered. Each loop could
+//! register a duplicate of one listening socket, but then every loop wakes
+//! for every connection and all but one find `WouldBlock` (the thundering
+//! herd); `EPOLLEXCLUSIVE`, which wakes one waiter, is not exposed by mio,
+//! and weft-net builds only on mio. `SO_REUSEPORT` gives each loop its own
+//! accept queue instead, so no accept is contended and no loop is woken
+//! for nothing.
 //!
 //! # Caveats
 //!
