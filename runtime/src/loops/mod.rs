@@ -12,12 +12,16 @@
 //!
 //! One weft runtime is one core, so the launcher builds N of them from one
 //! [`Builder`] (every setting applies to every loop) rather than growing a
-//! work-stealing scheduler; this is glommio's and Seastar's
-//! thread-per-core model, minus their cross-shard task queues, which weft's
-//! `Handle` already is. It is a separate type, not a `Runtime` method,
-//! because the set outlives any one runtime call: it is started, reachable
-//! from outside while it runs (handles, stop), then joined, like
-//! `std::thread::Builder::spawn` and its `JoinHandle`.
+//! work-stealing scheduler: Seastar's one reactor per core, in the shape of
+//! glommio's `LocalExecutorPoolBuilder::on_all_shards` (one builder for the
+//! pool, threads named `name-index`, one closure run on every shard, a join
+//! over all). Where those offer cross-shard channels, weft already has its
+//! `Handle` and `PollableQueue`. It is a type of its own, not a `Runtime`
+//! method, because the set outlives any one runtime call: it is started,
+//! reachable from outside while it runs (handles, stop), then joined, like
+//! `std::thread::Builder::spawn` and its `JoinHandle`. The closure gets a
+//! [`Loop`] rather than a bare index so it can reach the other loops and
+//! wait for the stop without globals.
 //!
 //! # Listeners per loop
 //!
