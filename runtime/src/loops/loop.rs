@@ -100,6 +100,15 @@ impl Shared {
 /// .unwrap();
 /// assert_eq!(loops.join().unwrap(), [42, 0]);
 /// ```
+///
+/// A `Loop` belongs to its loop's thread and cannot be sent to another:
+///
+/// ```compile_fail
+/// fn send_away<T: Send + 'static>(t: T) {
+///     std::thread::spawn(move || drop(t));
+/// }
+/// let loops = weft::Loops::spawn(1, |lp: weft::Loop| send_away(lp)).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct Loop {
     /// Which loop this is.
