@@ -43,6 +43,16 @@
 //! A panicking task ends alone: `join` gives [`JoinError::Panicked`] and the
 //! other tasks go on.
 //!
+//! ## More than one core
+//!
+//! One runtime is one core. [`Loops`] starts N share-nothing runtimes on N
+//! OS threads (optionally pinned, built from one [`Builder`]), runs one
+//! closure in each, and joins them; tasks never migrate, and what crosses
+//! between loops is a [`Handle`] per loop, bridge queues and a stop signal.
+//! Each loop binds its own listener with
+//! `net::ListenOptions::new().reuse_port(true)` and the kernel splits the
+//! connections (see `examples/echo_loops.rs`).
+//!
 //! ## Implementation
 //!
 //! Each task is a [corosensei](https://docs.rs/corosensei) coroutine on its
