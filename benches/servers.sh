@@ -1,5 +1,6 @@
 # Sourced by compare.sh and scale.sh: the command line of each echo server
-# under comparison, all serving raw echo. Needs BIN (the release examples).
+# under comparison, all serving raw echo. Needs BIN (the release examples),
+# and BASE_BIN for `weft-base`.
 
 # server_cmd NAME: prints the command that starts server NAME.
 server_cmd() {
@@ -7,6 +8,9 @@ server_cmd() {
         # No cap and no idle timeout, like the baselines (the scale run holds
         # more idle connections than echo_server's default cap, for longer).
         weft) echo "$BIN/echo_server --proto raw --max-connections 1000000 --idle-timeout 0" ;;
+        # A baseline build of weft (another commit's release examples), to
+        # measure what a change bought side by side in one run.
+        weft-base) echo "${BASE_BIN:?set BASE_BIN to the examples directory of the baseline build}/echo_server --proto raw" ;;
         mio) echo "$BIN/echo_mio --proto raw" ;;
         tokio) echo "$BIN/echo_tokio --proto raw" ;;
         threads) echo "$BIN/echo_threads --proto raw" ;;

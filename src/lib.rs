@@ -31,12 +31,27 @@
 //!
 //! `Runtime::run` drives tasks spawned with `Runtime::spawn` until no
 //! non-daemon task is left; `Runtime::block_on` runs a closure as the first
-//! task (`main`) and returns its value.
+//! task (`main`) and returns its value; that closure may borrow from the
+//! caller's stack.
+//!
+//! The [`guide`] shows which synchronous libraries (rustls, tungstenite,
+//! httparse, serde_json) run unmodified on weft's sockets and which (those
+//! that open their own sockets or files) go through [`spawn_blocking`].
 //!
 #![doc = include_str!("../runtime/src/docs/scheduling_rules.md")]
 //!
 //! A panicking task ends alone: `join` gives [`JoinError::Panicked`] and the
 //! other tasks go on.
+//!
+//! ## More than one core
+//!
+//! One runtime is one core. [`Loops`] starts N share-nothing runtimes on N
+//! OS threads (optionally pinned, built from one [`Builder`]), runs one
+//! closure in each, and joins them; tasks never migrate, and what crosses
+//! between loops is a [`Handle`] per loop, bridge queues and a stop signal.
+//! Each loop binds its own listener with
+//! `net::ListenOptions::new().reuse_port(true)` and the kernel splits the
+//! connections (see `examples/echo_loops.rs`).
 //!
 //! ## Implementation
 //!
@@ -62,6 +77,8 @@
 //! [`task_local!`] for per-task state. Builds
 //! with `panic = "abort"` cannot unwind cancelled or daemon tasks.
 #![warn(missing_docs, missing_debug_implementations)]
+
+pub mod guide;
 
 pub use weft_net as net;
 pub use weft_runtime::*;

@@ -53,7 +53,20 @@
 //! edge-triggered). Any number of green threads can wait on one socket in
 //! each direction (a pool of acceptors, one task reading while another
 //! writes); they are woken oldest first. Read and write timeouts become a
-//! deadline on that park and surface as `ErrorKind::TimedOut`.
+//! deadline on that park and surface as `ErrorKind::WouldBlock`, the kind
+//! std returns on Linux.
+//!
+//! # Working with std
+//!
+//! Names and signatures follow `std::net` and `std::os::unix::net`. Every
+//! socket type converts both ways: `from_std` (or `From`) adopts a std
+//! socket or an `OwnedFd` into the running runtime — a listener passed by
+//! systemd socket activation, a connection made by std-only code — and
+//! `into_std` (or `Into<OwnedFd>`, `IntoRawFd`) gives it back deregistered
+//! and blocking. `try_clone` makes a second handle on the same socket, each
+//! usable from its own green thread. Timeouts fail with the error kind
+//! std's do on Linux (`WouldBlock`), so code written against std handles
+//! them unchanged; `connect_timeout` keeps std's `TimedOut`.
 //!
 //! # Caveats
 //!
@@ -66,6 +79,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod addr;
+mod adopt;
 mod backoff;
 mod line_reader;
 mod listen_options;

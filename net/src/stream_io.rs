@@ -5,9 +5,10 @@ use std::io::{self, Read, Write};
 use mio::event::Source;
 use weft_runtime::Registration;
 
-use crate::timeouts::Timeouts;
+use crate::timeouts::{std_kind, Timeouts};
 
-/// Reads into `buf`, parking until bytes arrive or the read deadline passes.
+/// Reads into `buf`, parking until bytes arrive or the read deadline passes
+/// (then `WouldBlock`, as std).
 ///
 /// A short read on a byte stream means the receive buffer was emptied, so
 /// the reactor is told: the next read waits for readiness instead of first
@@ -22,7 +23,7 @@ where
     S: Source,
     for<'a> &'a S: Read,
 {
-    let n = io.read_with_deadline(timeouts.read_deadline(), |mut s| s.read(buf))?;
+    let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |mut s| s.read(buf)))?;
     if n < buf.len() {
         io.read_drained();
     }
@@ -38,7 +39,7 @@ where
     S: Source,
     for<'a> &'a S: Write,
 {
-    let n = io.write_with_deadline(timeouts.write_deadline(), |mut s| s.write(buf))?;
+    let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |mut s| s.write(buf)))?;
     if n < buf.len() {
         io.write_filled();
     }

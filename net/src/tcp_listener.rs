@@ -3,11 +3,13 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
+use socket2::SockRef;
 use weft_runtime::Registration;
 
 use crate::addr::ToSocketAddrs;
+use crate::adopt::{self, Kind};
 use crate::backoff::AcceptBackoff;
 use crate::listen_options::ListenOptions;
 use crate::tcp_stream::TcpStream;
@@ -71,6 +73,90 @@ impl TcpListener {
         })
     }
 
+    /// Adopts a listening `std::net::TcpListener` (for instance one passed
+    /// in by systemd socket activation) into the runtime of the calling
+    /// green thread: it is made non-blocking and registered, and keeps the
+    /// backlog and options it was created with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use weft_net::{TcpListener, TcpStream};
+    ///
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let addr = std_listener.local_addr().unwrap();
+    /// weft_runtime::Runtime::new().unwrap().block_on(move || {
+    ///     let listener = TcpListener::from_std(std_listener).unwrap();
+    ///     let client = weft_runtime::spawn(move || {
+    ///         TcpStream::connect(addr).unwrap().write_all(b"hi").unwrap();
+    ///     });
+    ///     let (mut conn, _) = listener.accept().unwrap(); // parks, never blocks
+    ///     let mut got = String::new();
+    ///     conn.read_to_string(&mut got).unwrap();
+    ///     assert_eq!(got, "hi");
+    ///     client.join().unwrap();
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Other` when called outside a green thread; `InvalidInput` when the
+    /// descriptor is not a listening TCP socket (bound but never `listen`ed,
+    /// a stream, a UDP socket...); any error registering it. The socket is
+    /// closed on every error.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: adopt::adopt("TcpListener::from_std", Kind::TcpListener, listener.into())?,
+            backoff: AcceptBackoff::default(),
+        })
+    }
+
+    /// Deregisters the listener and gives it back as a blocking
+    /// `std::net::TcpListener`, still bound and listening: connections
+    /// waiting in its backlog stay there for the new owner.
+    ///
+    /// # Errors
+    ///
+    /// Any error deregistering it or setting it blocking; the socket is then
+    /// closed.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        adopt::release(self.io).map(Into::into)
+    }
+
+    /// A second handle on the same listening socket, as std's `try_clone`:
+    /// a duplicated descriptor registered on its own, so green threads can
+    /// accept through either handle, and the socket keeps listening until
+    /// the last one is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_net::{TcpListener, TcpStream};
+    ///
+    /// weft_runtime::Runtime::new().unwrap().block_on(|| {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let clone = listener.try_clone().unwrap();
+    ///     drop(listener);
+    ///     let _client = TcpStream::connect(addr).unwrap();
+    ///     let (_conn, peer) = clone.accept().unwrap();
+    ///     assert!(peer.ip().is_loopback());
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `EMFILE`/`ENFILE` when out of descriptors, or any error registering
+    /// the duplicate; nothing is left open or registered then. `Other`
+    /// outside a green thread.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: adopt::try_clone("TcpListener::try_clone", &self.io)?,
+            backoff: AcceptBackoff::default(),
+        })
+    }
+
     /// Waits for a connection and returns it with the client's address.
     ///
     /// Accepts until the queue is empty before parking, retries
@@ -103,6 +189,58 @@ impl TcpListener {
     /// Any error from the OS.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
+    }
+
+    /// Sets the IP time-to-live (`IP_TTL`) of the connections it accepts.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a TTL the OS rejects.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live set with [`set_ttl`](Self::set_ttl).
+    ///
+    /// # Errors
+    ///
+    /// Any error from the OS.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets `IPV6_V6ONLY` on an IPv6 listener. Linux accepts it only before
+    /// `bind`, so on a bound listener this reports the OS's refusal; bind
+    /// with socket2 and adopt the socket with [`from_std`](Self::from_std)
+    /// to choose it.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` once bound, or on an IPv4 socket.
+    pub fn set_only_v6(&self, only_v6: bool) -> io::Result<()> {
+        SockRef::from(self).set_only_v6(only_v6)
+    }
+
+    /// Whether an IPv6 listener accepts only IPv6 connections
+    /// (`IPV6_V6ONLY`), rather than IPv4 ones too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// weft_runtime::Runtime::new().unwrap().block_on(|| {
+    ///     let Ok(listener) = weft_net::TcpListener::bind("[::1]:0") else {
+    ///         return; // no IPv6 on this machine
+    ///     };
+    ///     // Linux marks a socket bound to one IPv6 address (not `::`) v6-only.
+    ///     assert!(listener.only_v6().unwrap());
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` (`ENOPROTOOPT`) on an IPv4 listener.
+    pub fn only_v6(&self) -> io::Result<bool> {
+        SockRef::from(self).only_v6()
     }
 
     /// Takes the pending socket error (`SO_ERROR`), if any.
@@ -150,5 +288,47 @@ impl AsFd for TcpListener {
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()
+    }
+}
+
+/// Adopts a std listener as [`TcpListener::from_std`] does.
+///
+/// # Panics
+///
+/// Panics, with `from_std`'s message, outside a green thread or when the
+/// socket is not a listening TCP socket; use `from_std` to get the error.
+impl From<std::net::TcpListener> for TcpListener {
+    fn from(listener: std::net::TcpListener) -> TcpListener {
+        TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Adopts a listening TCP descriptor as [`TcpListener::from_std`] does.
+///
+/// # Panics
+///
+/// As for `From<std::net::TcpListener>`.
+impl From<OwnedFd> for TcpListener {
+    fn from(fd: OwnedFd) -> TcpListener {
+        TcpListener::from(std::net::TcpListener::from(fd))
+    }
+}
+
+/// Gives the descriptor back, deregistered and blocking, as
+/// [`TcpListener::into_std`] does.
+///
+/// # Panics
+///
+/// Only if the poller refuses to deregister the socket or `fcntl` fails on
+/// it, which Linux does not do for an open socket.
+impl From<TcpListener> for OwnedFd {
+    fn from(listener: TcpListener) -> OwnedFd {
+        adopt::release(listener.io).unwrap_or_else(|e| panic!("TcpListener into OwnedFd: {e}"))
+    }
+}
+
+impl IntoRawFd for TcpListener {
+    fn into_raw_fd(self) -> RawFd {
+        OwnedFd::from(self).into_raw_fd()
     }
 }

@@ -1,8 +1,12 @@
-//! Per-socket read and write timeouts, as std sockets keep them.
+//! Per-socket read and write timeouts, as std sockets keep them, and the
+//! error std reports when one passes.
 
 use std::cell::Cell;
 use std::io;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
+
+use socket2::SockRef;
 
 /// A socket's read and write timeouts. A timeout becomes a deadline once per
 /// call, so spurious wakes inside that call never stretch it.
@@ -15,6 +19,24 @@ pub(crate) struct Timeouts {
 }
 
 impl Timeouts {
+    /// The timeouts a std socket carries (`SO_RCVTIMEO`/`SO_SNDTIMEO`), so
+    /// an adopted socket keeps them: the kernel ignores them once the socket
+    /// is non-blocking, and weft applies them instead.
+    pub(crate) fn of(socket: &impl AsFd) -> io::Result<Timeouts> {
+        let socket = SockRef::from(socket);
+        Ok(Timeouts {
+            read: Cell::new(socket.read_timeout()?),
+            write: Cell::new(socket.write_timeout()?),
+        })
+    }
+
+    /// Hands these timeouts to the kernel, for a socket going back to std.
+    pub(crate) fn apply(&self, socket: &impl AsFd) -> io::Result<()> {
+        let socket = SockRef::from(socket);
+        socket.set_read_timeout(self.read.get())?;
+        socket.set_write_timeout(self.write.get())
+    }
+
     pub(crate) fn set_read(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.read.set(check(timeout)?);
         Ok(())
@@ -67,4 +89,23 @@ pub(crate) fn nonzero(timeout: Duration) -> io::Result<Duration> {
 /// A socket timeout as given to a setter: `None` or a nonzero duration.
 fn check(timeout: Option<Duration>) -> io::Result<Option<Duration>> {
     timeout.map(nonzero).transpose()
+}
+
+/// Turns a passed read or write deadline into the error std returns on Linux
+/// when `SO_RCVTIMEO`/`SO_SNDTIMEO` expires: `EAGAIN`, whose kind is
+/// `WouldBlock` (see the note on `std::net::TcpStream::set_read_timeout`).
+/// Code written against `std::net` then handles weft's timeouts unchanged.
+///
+/// Only the deadline's own error is mapped (it carries no OS error code): a
+/// `TimedOut` from the kernel itself (`ETIMEDOUT`, say a keepalive that gave
+/// up) stays as std reports it too.
+#[inline]
+pub(crate) fn std_kind<T>(result: io::Result<T>) -> io::Result<T> {
+    result.map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut && e.raw_os_error().is_none() {
+            io::Error::from_raw_os_error(libc::EAGAIN)
+        } else {
+            e
+        }
+    })
 }

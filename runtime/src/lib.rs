@@ -16,6 +16,7 @@ mod fiber;
 mod handle;
 mod io;
 mod local;
+mod loops;
 pub mod park;
 mod runtime;
 mod scheduler;
@@ -28,6 +29,7 @@ pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;
+pub use loops::{Loop, LoopError, Loops, LoopsBuilder};
 pub use runtime::{Builder, RunError, Runtime};
 pub use scheduler::{BlockedTask, DeadlockReport};
 pub use stack::{

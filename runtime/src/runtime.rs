@@ -179,6 +179,31 @@ impl Runtime {
     /// Runs `f` as the first task (named `main`), drives every task until no
     /// non-daemon task is left, and returns `f`'s value.
     ///
+    /// Unlike [`spawn`](crate::spawn), `f` may borrow from the caller's stack
+    /// and return a borrow, as a `std::thread::scope` closure can: `block_on`
+    /// returns only once every task, this one included, has finished or been
+    /// unwound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let names = vec!["ada".to_string(), "grace".to_string()];
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let longest = rt
+    ///     .block_on(|| names.iter().max_by_key(|n| n.len()).unwrap())
+    ///     .unwrap();
+    /// assert_eq!(longest, "grace");
+    /// ```
+    ///
+    /// The tasks it spawns still own what they use:
+    ///
+    /// ```compile_fail
+    /// let local = String::from("on the caller's stack");
+    /// weft::Runtime::new().unwrap().block_on(|| {
+    ///     weft::spawn(|| println!("{local}")).join().unwrap();
+    /// }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// As for [`Runtime::run`].
@@ -186,18 +211,56 @@ impl Runtime {
     /// # Panics
     ///
     /// If `f` panics, the panic resumes here once the other tasks are done.
+    /// Panics if called from inside a green thread (runtimes do not nest).
     pub fn block_on<F, T>(&self, f: F) -> Result<T, RunError>
     where
-        F: FnOnce() -> T + 'static,
-        T: 'static,
+        F: FnOnce() -> T,
     {
-        let main = self
-            .core
-            .spawn(task::Builder::new().name("main".into()), f)
-            .map_err(RunError::Io)?;
-        let run = self.run();
-        match main.join_finished() {
-            Some(Ok(v)) => run.map(|()| v),
+        /// Unwinds every task if the loop itself panics, so no task (the
+        /// borrowing main one above all) is left for a later `run` to resume.
+        struct Reap<'c>(&'c Core);
+        impl Drop for Reap<'_> {
+            fn drop(&mut self) {
+                self.0.shutdown();
+            }
+        }
+
+        let mut out: Option<T> = None;
+        let slot = &mut out;
+        let main: Box<dyn FnOnce() + '_> = Box::new(move || *slot = Some(f()));
+        // SAFETY: only the lifetime changes (same layout, same vtable). The
+        // closure, and through it `f` and the borrow of `out`, lives on in the
+        // main task's coroutine, which nothing can resume or drop after the
+        // `enter` below ends:
+        // - `enter` asserts that no runtime runs on this thread before the
+        //   task is spawned, so a nested call panics with nothing spawned.
+        // - `Core::run` returns only after `shutdown`, which leaves the task
+        //   table empty: tasks that finished were removed (their closures
+        //   consumed), and after a deadlock or a poller error every task left
+        //   is cancelled, run until it unwinds, and at last dropped, which
+        //   drops its coroutine (force-unwinding it, or dropping a closure
+        //   that never started). `main` is not a daemon, so a normal end
+        //   means it finished.
+        // - If the loop panics instead, `Reap` runs `shutdown` on the way out;
+        //   a second panic there aborts, which is sound.
+        // - `Drop for Core` and later `run`s therefore never see this task.
+        // Spawned tasks stay `'static`, and the result reaches the caller
+        // only through `out`, which is read after all of this.
+        let main =
+            unsafe { std::mem::transmute::<Box<dyn FnOnce() + '_>, Box<dyn FnOnce()>>(main) };
+        let joined: Result<_, RunError> = context::enter(&self.core, || {
+            let main = self
+                .core
+                .spawn(task::Builder::new().name("main".into()), main)
+                .map_err(RunError::Io)?;
+            let reap = Reap(&self.core);
+            let run = self.core.run();
+            std::mem::forget(reap);
+            Ok((run, main.join_finished()))
+        });
+        let (run, main) = joined?;
+        match main {
+            Some(Ok(())) => run.map(|()| out.expect("the main task stored its value")),
             Some(Err(task::JoinError::Panicked(p))) => std::panic::resume_unwind(p),
             _ => Err(run.err().unwrap_or(RunError::MainCancelled)),
         }

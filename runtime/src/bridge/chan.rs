@@ -14,13 +14,22 @@
 //! - If the drain ate a byte but items turned up, the consumer rings the
 //!   byte back: while items wait, the read end stays readable, so a plain
 //!   `poll(2)` user that takes one item per readiness (the seed) never stalls.
+//!
+//! A bounded queue counts, against its capacity, the items in the shared
+//! queue and those the consumer moved into its batch but has not handed out
+//! yet, so it never holds more than `capacity` items, like `sync_channel`.
+//! The consumer takes the whole queue under one lock and gives the room of
+//! served items back every `capacity / 8` items (and whenever its batch runs
+//! dry, so it never parks on room it holds), waking only as many waiting
+//! producers as there is room for, oldest first (see `RoomWaiters`).
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
 use std::time::Instant;
 
-use super::remote_unparker::RemoteUnparker;
+use super::room_waiters::RoomWaiters;
 use super::wake::{WakeReader, WakeWriter};
 use crate::context;
 use crate::park::{self, Reason};
@@ -28,15 +37,18 @@ use crate::park::{self, Reason};
 /// The shared half of a queue.
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
-    /// OS-thread producers blocked on a full bounded queue wait here.
-    room: Condvar,
     /// Rings the consumer's read end.
     bell: WakeWriter,
     /// Capacity of a bounded queue; `None` when unbounded.
     cap: Option<usize>,
+    /// How many items the consumer of a bounded queue hands out before it
+    /// takes the lock to give their room back (capacity / 8, at least 1):
+    /// one lock and one round of wakes per chunk instead of per item.
+    chunk: usize,
 }
 
 struct State<T> {
+    /// Items put and not yet moved out by the consumer, oldest first.
     items: VecDeque<T>,
     /// A wake byte was rung since the consumer last cleared this, so puts
     /// need not ring again (coalescing).
@@ -45,10 +57,35 @@ struct State<T> {
     senders: usize,
     /// The consumer closed the queue or is gone: puts fail.
     closed: bool,
-    /// Green producers parked until a bounded queue has room.
-    green_waiters: Vec<RemoteUnparker>,
-    /// OS-thread producers blocked on `room`.
-    os_waiters: usize,
+    /// Bounded only: items the consumer moved into its [`Batch`] whose room
+    /// it has not given back yet. They count against the capacity, so the
+    /// queue never holds more than `cap` items that are not handed out.
+    lent: usize,
+    /// Producers (green or OS threads) waiting until a bounded queue has room.
+    waiters: RoomWaiters,
+}
+
+/// The consumer's side of the queue: items moved out of the shared queue
+/// under one lock, served without it.
+pub(crate) struct Batch<T> {
+    /// Items moved out of the shared queue, not handed out yet.
+    items: VecDeque<T>,
+    /// Bounded only: items handed out since the room was last given back.
+    served: usize,
+}
+
+impl<T> Batch<T> {
+    pub(crate) fn new() -> Self {
+        Batch {
+            items: VecDeque::new(),
+            served: 0,
+        }
+    }
+
+    /// Items moved out and not handed out yet.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
 }
 
 /// What a consumer that found no item should do next.
@@ -78,12 +115,12 @@ impl<T> Chan<T> {
                 signalled: false,
                 senders: 0,
                 closed: false,
-                green_waiters: Vec::new(),
-                os_waiters: 0,
+                lent: 0,
+                waiters: RoomWaiters::new(),
             }),
-            room: Condvar::new(),
             bell,
             cap,
+            chunk: cap.map_or(1, |cap| cap.div_ceil(8)),
         }
     }
 
@@ -106,6 +143,14 @@ impl<T> Chan<T> {
         self.lock().closed
     }
 
+    /// Free slots of a bounded queue (`usize::MAX` when unbounded).
+    #[inline]
+    fn room(&self, st: &State<T>) -> usize {
+        self.cap.map_or(usize::MAX, |cap| {
+            cap.saturating_sub(st.items.len() + st.lent)
+        })
+    }
+
     /// Queues `item`. While a bounded queue is full it waits for room until
     /// `wait` says stop: `None` means do not wait, `Some(None)` wait for ever.
     #[inline]
@@ -115,7 +160,7 @@ impl<T> Chan<T> {
             if st.closed {
                 return Err((item, Refusal::Closed));
             }
-            if self.cap.is_none_or(|cap| st.items.len() < cap) {
+            if self.room(&st) > 0 {
                 break;
             }
             let Some(deadline) = wait else {
@@ -135,6 +180,8 @@ impl<T> Chan<T> {
         Ok(())
     }
 
+    /// Queues the caller among the producers waiting for room and waits
+    /// for a wake (or the deadline); returns the lock to look again with.
     #[cold]
     fn wait_for_room<'a>(
         &'a self,
@@ -142,54 +189,65 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> MutexGuard<'a, State<T>> {
         if context::in_green_thread() {
-            let me = RemoteUnparker::current();
             let leave = LeaveOnDrop {
                 chan: self,
-                waiter: me.id(),
+                waiter: st.waiters.push_green(),
             };
-            st.green_waiters.push(me);
             drop(st);
             park::park_timed(Reason::Bridge("PollableQueue::put"), deadline);
-            drop(leave);
-            return self.lock();
+            let waiter = leave.disarm(); // the wait ended normally: look again
+            let mut st = self.lock();
+            st.waiters.leave(waiter);
+            return st;
         }
-        st.os_waiters += 1;
-        let mut st = match deadline {
-            None => self.room.wait(st).unwrap_or_else(|e| e.into_inner()),
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                self.room
-                    .wait_timeout(st, left)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
-        };
-        st.os_waiters -= 1;
+        let me = st.waiters.push_thread();
+        drop(st);
+        match deadline {
+            None => thread::park(),
+            Some(d) => thread::park_timeout(d.saturating_duration_since(Instant::now())),
+        }
+        let mut st = self.lock();
+        st.waiters.leave(me);
         st
     }
 
-    /// Moves queued items into the consumer's empty `local` buffer: all of
-    /// them when unbounded (one lock per batch), one when bounded (so the
-    /// capacity counts every item not yet handed out).
+    /// Takes the next item for the consumer, refilling `batch` from the
+    /// shared queue when it is empty: one lock per batch, not per item. A
+    /// bounded queue gives the room of served items back every `chunk`
+    /// items, and whenever the batch runs dry.
     #[inline]
-    pub(crate) fn take_into(&self, local: &mut VecDeque<T>) {
-        debug_assert!(local.is_empty());
+    pub(crate) fn take(&self, batch: &mut Batch<T>) -> Option<T> {
+        if batch.items.is_empty() {
+            self.refill(batch);
+        }
+        let item = batch.items.pop_front()?;
+        if self.cap.is_some() {
+            batch.served += 1;
+            if batch.served >= self.chunk {
+                self.refill(batch);
+            }
+        }
+        Some(item)
+    }
+
+    /// Gives back the room of the items `batch` served, moves every queued
+    /// item into it, and wakes as many waiting producers as there is room for.
+    fn refill(&self, batch: &mut Batch<T>) {
         let mut st = self.lock();
-        if st.items.is_empty() {
+        if batch.items.is_empty() {
+            std::mem::swap(&mut st.items, &mut batch.items);
+        } else {
+            batch.items.extend(st.items.drain(..));
+        }
+        if self.cap.is_none() {
             return;
         }
-        match self.cap {
-            None => std::mem::swap(&mut st.items, local),
-            Some(_) => local.extend(st.items.pop_front()),
-        }
-        if st.os_waiters > 0 {
-            self.room.notify_all();
-        }
-        if !st.green_waiters.is_empty() {
-            let waiters = std::mem::take(&mut st.green_waiters);
-            drop(st);
-            waiters.into_iter().for_each(RemoteUnparker::unpark);
-        }
+        batch.served = 0;
+        st.lent = batch.items.len();
+        let room = self.room(&st);
+        let woken = st.waiters.take_for(room, self.chunk);
+        drop(st);
+        woken.wake();
     }
 
     /// The consumer found no item: drain the wake bytes, look again, and
@@ -240,13 +298,10 @@ impl<T> Chan<T> {
         } else {
             VecDeque::new()
         };
-        let waiters = std::mem::take(&mut st.green_waiters);
-        if st.os_waiters > 0 {
-            self.room.notify_all();
-        }
+        let woken = st.waiters.take_all();
         let ring = !std::mem::replace(&mut st.signalled, true);
         drop(st);
-        waiters.into_iter().for_each(RemoteUnparker::unpark);
+        woken.wake();
         if ring {
             self.bell.ring();
         }
@@ -254,19 +309,34 @@ impl<T> Chan<T> {
     }
 }
 
-/// Takes a green producer's entry out of `green_waiters` when its wait ends
-/// (woken, timed out, or unwound by cancellation), so entries never pile up
-/// and a stale one never keeps the loop waiting for a wake.
+/// Takes a green producer's entry out of the waiters when its wait is
+/// unwound by cancellation, so entries never pile up, and passes on a wake
+/// it had received, so the room it was woken for is not left unclaimed.
 struct LeaveOnDrop<'a, T> {
     chan: &'a Chan<T>,
-    /// The `RemoteUnparker::id` of the entry.
+    /// The entry's id in `RoomWaiters`.
     waiter: u64,
+}
+
+impl<T> LeaveOnDrop<'_, T> {
+    /// The wait ended without unwinding: the caller takes the entry back
+    /// itself, under the lock it takes anyway. Returns the entry's id.
+    fn disarm(self) -> u64 {
+        let waiter = self.waiter;
+        std::mem::forget(self);
+        waiter
+    }
 }
 
 impl<T> Drop for LeaveOnDrop<'_, T> {
     fn drop(&mut self) {
         let mut st = self.chan.lock();
-        st.green_waiters.retain(|w| w.id() != self.waiter);
+        if st.waiters.leave(self.waiter) {
+            let room = self.chan.room(&st);
+            let woken = st.waiters.take_for(room, self.chan.chunk);
+            drop(st);
+            woken.wake();
+        }
     }
 }
 
@@ -276,6 +346,8 @@ impl<T> fmt::Debug for Chan<T> {
         f.debug_struct("Chan")
             .field("len", &st.items.len())
             .field("capacity", &self.cap)
+            .field("lent", &st.lent)
+            .field("waiters", &st.waiters)
             .field("senders", &st.senders)
             .field("closed", &st.closed)
             .finish()

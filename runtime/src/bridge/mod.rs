@@ -58,6 +58,7 @@ mod chan;
 mod pollable_queue;
 mod ready_set;
 mod remote_unparker;
+mod room_waiters;
 mod select;
 mod sender;
 mod spawn_blocking;

@@ -3,7 +3,6 @@
 //! right for an edge-triggered loop.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -11,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cached_registration::CachedRegistration;
-use super::chan::{Chan, Readiness};
+use super::chan::{Batch, Chan, Readiness};
 use super::wake::{self, WakeReader};
 use super::Sender;
 use crate::context;
@@ -78,7 +77,7 @@ pub struct PollableQueue<T> {
     bell: WakeReader,
     /// Items already moved out of `chan`, served before looking there again
     /// (one lock per batch instead of one per item).
-    local: RefCell<VecDeque<T>>,
+    local: RefCell<Batch<T>>,
     /// The green consumer parked on `bell`, if any: one queue has one
     /// consumer at a time, so a second one is refused loudly rather than
     /// left to wait on a wakeup the first one takes.
@@ -100,6 +99,13 @@ impl<T> PollableQueue<T> {
     /// room (parking a green thread, blocking an OS thread) and
     /// [`Sender::try_put`] hands the item back.
     ///
+    /// Items the consumer has moved into its local batch but not taken yet
+    /// count against the capacity, as in `std::sync::mpsc::sync_channel`.
+    /// Room comes back to producers in chunks of `capacity / 8` taken items
+    /// (at least 1, and all of it whenever the consumer runs out), and only
+    /// as many waiting producers are woken as that room can take: a flood of
+    /// producers costs one lock and a few wakes per chunk, not per item.
+    ///
     /// # Errors
     ///
     /// `InvalidInput` for a capacity of 0; any error creating the socketpair.
@@ -119,7 +125,7 @@ impl<T> PollableQueue<T> {
             chan: Arc::new(Chan::new(ring, cap)),
             registration: CachedRegistration::new(),
             bell,
-            local: RefCell::new(VecDeque::new()),
+            local: RefCell::new(Batch::new()),
             consumer: Cell::new(None),
         })
     }
@@ -220,12 +226,7 @@ impl<T> PollableQueue<T> {
     /// Takes an item from the local batch, refilling it from the shared queue.
     #[inline]
     fn take(&self) -> Option<T> {
-        let mut local = self.local.borrow_mut();
-        if let Some(item) = local.pop_front() {
-            return Some(item);
-        }
-        self.chan.take_into(&mut local);
-        local.pop_front()
+        self.chan.take(&mut self.local.borrow_mut())
     }
 
     /// Waits for the read end (after `prepare_wait` said `Idle`). Returns
@@ -272,7 +273,7 @@ impl<T> PollableQueue<T> {
     /// Level check for `select`: an item is queued or the queue is
     /// disconnected. When not, the queue is left ready to ring on the next put.
     pub(crate) fn ready(&self) -> bool {
-        !self.local.borrow().is_empty() || self.chan.prepare_wait(&self.bell) != Readiness::Idle
+        self.local.borrow().len() > 0 || self.chan.prepare_wait(&self.bell) != Readiness::Idle
     }
 }
 

@@ -8,7 +8,6 @@
 //! freed in a bounded `PollableQueue`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::context;
@@ -24,12 +23,7 @@ pub(crate) struct RemoteUnparker {
     task: TaskId,
     /// Which of its parks.
     seq: u32,
-    /// Unique per token (a task id and park number repeat across runtimes).
-    id: u64,
 }
-
-/// Hands out `RemoteUnparker` ids.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl RemoteUnparker {
     /// The token for the calling green thread's next park.
@@ -44,13 +38,7 @@ impl RemoteUnparker {
             remote,
             task: unparker.task(),
             seq: unparker.seq(),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
-    }
-
-    /// Tells this token from every other one, across runtimes.
-    pub(crate) fn id(&self) -> u64 {
-        self.id
     }
 
     /// Wakes the park, if it is still going on, from any thread. The woken

@@ -37,6 +37,9 @@ struct Slot {
     first: Option<Unparker>,
     /// Whether `Reactor::more` holds further waiters for this slot.
     more: bool,
+    /// Whether a second waiter queued here since the slot was last empty:
+    /// then a waiter done with a readiness may have to hand it on.
+    shared: bool,
     /// Whether an operation might succeed: set by every readiness event,
     /// cleared when an operation hits `WouldBlock` (or a stream read drains
     /// the source). While it is clear, an operation parks at once instead
@@ -50,6 +53,7 @@ impl Default for Slot {
         Slot {
             first: None,
             more: false,
+            shared: false,
             ready: true,
         }
     }
@@ -87,6 +91,9 @@ pub(crate) struct Reactor {
     /// pools, several readers of one stream): rare, so kept out of the
     /// per-source record, and allocated only when first needed.
     more: RefCell<HashMap<(usize, Direction), VecDeque<Unparker>>>,
+    /// Slots marked `shared`: while there are none, `hand_on` has nothing
+    /// to look at, which keeps it off the hot path of one waiter a source.
+    shared_slots: Cell<usize>,
     /// Live registrations: with none, polling can be skipped while tasks
     /// are ready.
     registrations: Cell<usize>,
@@ -99,6 +106,7 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(event_capacity)),
             waiters: RefCell::new(Slab::new()),
             more: RefCell::new(HashMap::new()),
+            shared_slots: Cell::new(0),
             registrations: Cell::new(0),
         })
     }
@@ -135,6 +143,9 @@ impl Reactor {
                 if slot.more {
                     self.more.borrow_mut().remove(&(token, dir));
                 }
+                if slot.shared {
+                    self.shared_slots.set(self.shared_slots.get() - 1);
+                }
             }
         }
         self.registrations.set(self.registrations.get() - 1);
@@ -156,7 +167,16 @@ impl Reactor {
 
     /// Queues `me` behind the waiters already on `dir` of `token`; a
     /// readiness event in that direction unparks the oldest one still parked.
+    #[inline]
     pub(crate) fn arm(&self, token: usize, dir: Direction, me: Unparker) {
+        {
+            let mut waiters = self.waiters.borrow_mut();
+            let slot = waiters[token].slot(dir);
+            if slot.first.is_none() {
+                slot.first = Some(me);
+                return;
+            }
+        }
         self.queue(token, dir, me, false);
     }
 
@@ -167,6 +187,7 @@ impl Reactor {
         self.queue(token, dir, me, true);
     }
 
+    #[cold]
     fn queue(&self, token: usize, dir: Direction, me: Unparker, front: bool) {
         let mut waiters = self.waiters.borrow_mut();
         let slot = waiters[token].slot(dir);
@@ -178,6 +199,10 @@ impl Reactor {
             return;
         }
         slot.more = true;
+        if !slot.shared {
+            slot.shared = true;
+            self.shared_slots.set(self.shared_slots.get() + 1);
+        }
         let mut more = self.more.borrow_mut();
         let queue = more.entry((token, dir)).or_default();
         if front {
@@ -198,6 +223,7 @@ impl Reactor {
         let slot = w.slot(dir);
         if slot.first == Some(me) {
             slot.first = self.take_more(token, dir, slot);
+            self.settle(slot);
             return true;
         }
         if !slot.more {
@@ -219,10 +245,16 @@ impl Reactor {
     }
 
     /// The oldest queued waiter behind `slot.first`, taken out of `more`.
+    #[inline]
     fn take_more(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
         if !slot.more {
             return None;
         }
+        self.take_more_slow(token, dir, slot)
+    }
+
+    #[cold]
+    fn take_more_slow(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
         let mut more = self.more.borrow_mut();
         let queue = more.get_mut(&(token, dir))?;
         let next = queue.pop_front();
@@ -234,18 +266,34 @@ impl Reactor {
     }
 
     /// Takes the oldest waiter of `dir` out of its queue, if any.
-    #[inline]
     fn pop(&self, token: usize, dir: Direction) -> Option<Unparker> {
         let mut waiters = self.waiters.borrow_mut();
         let slot = waiters.get_mut(token)?.slot(dir);
+        self.pop_slot(token, dir, slot)
+    }
+
+    /// Takes the oldest waiter out of `slot` (of `dir` of `token`).
+    #[inline]
+    fn pop_slot(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
         let first = slot.first.take()?;
         slot.first = self.take_more(token, dir, slot);
+        self.settle(slot);
         Some(first)
+    }
+
+    /// Clears `shared` once the slot has no waiter left.
+    #[inline]
+    fn settle(&self, slot: &mut Slot) {
+        if slot.shared && slot.first.is_none() {
+            slot.shared = false;
+            self.shared_slots.set(self.shared_slots.get() - 1);
+        }
     }
 
     /// Unparks the oldest waiter of `dir` that is still parked (skipping
     /// those whose park already ended: timed out, cancelled, woken by
     /// another source of a `select`).
+    #[cold]
     fn wake_one(&self, token: usize, dir: Direction, wake: &mut impl FnMut(Unparker) -> bool) {
         while let Some(u) = self.pop(token, dir) {
             if wake(u) {
@@ -261,6 +309,14 @@ impl Reactor {
     /// waiter that did not drain the source.
     #[inline]
     pub(crate) fn hand_on(&self, token: usize, dir: Direction) {
+        if self.shared_slots.get() == 0 {
+            return; // no source has had two waiters on a direction
+        }
+        self.hand_on_shared(token, dir);
+    }
+
+    #[cold]
+    fn hand_on_shared(&self, token: usize, dir: Direction) {
         let waiting = {
             let mut waiters = self.waiters.borrow_mut();
             let Some(w) = waiters.get_mut(token) else {
@@ -303,28 +359,37 @@ impl Reactor {
                 continue;
             }
             let token = event.token().0;
-            let (read, write) = {
+            let (reader, writer) = {
                 let mut waiters = self.waiters.borrow_mut();
                 let Some(w) = waiters.get_mut(token) else {
                     continue;
                 };
                 let err = event.is_error();
                 w.closed |= err || event.is_read_closed() || event.is_write_closed();
-                let read = event.is_readable() || event.is_read_closed() || err;
-                let write = event.is_writable() || event.is_write_closed() || err;
-                w.read.ready |= read;
-                w.write.ready |= write;
-                (
-                    read && w.read.first.is_some(),
-                    write && w.write.first.is_some(),
-                )
+                let reader = if event.is_readable() || event.is_read_closed() || err {
+                    w.read.ready = true;
+                    self.pop_slot(token, Direction::Read, &mut w.read)
+                } else {
+                    None
+                };
+                let writer = if event.is_writable() || event.is_write_closed() || err {
+                    w.write.ready = true;
+                    self.pop_slot(token, Direction::Write, &mut w.write)
+                } else {
+                    None
+                };
+                (reader, writer)
             };
-            let mut wake_now = |u| wake(u, Wake::Unparked);
-            if read {
-                self.wake_one(token, Direction::Read, &mut wake_now);
+            // A waiter whose park already ended passes the readiness on.
+            if let Some(u) = reader {
+                if !wake(u, Wake::Unparked) {
+                    self.wake_one(token, Direction::Read, &mut |u| wake(u, Wake::Unparked));
+                }
             }
-            if write {
-                self.wake_one(token, Direction::Write, &mut wake_now);
+            if let Some(u) = writer {
+                if !wake(u, Wake::Unparked) {
+                    self.wake_one(token, Direction::Write, &mut |u| wake(u, Wake::Unparked));
+                }
             }
         }
         Ok(remote)

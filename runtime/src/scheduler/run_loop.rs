@@ -37,7 +37,10 @@ impl Core {
     pub(super) fn run_task(&self, id: TaskId) {
         let Some((fiber, span, cancelled, seq)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            (t.fiber.as_ptr(), t.span.clone(), t.cancelled, t.seq)
+            // With no subscriber the span is disabled: skip its clone and
+            // enter/exit on every resume.
+            let span = (!t.span.is_disabled()).then(|| t.span.clone());
+            (t.fiber.as_ptr(), span, t.cancelled, t.seq)
         }) else {
             return;
         };
@@ -46,7 +49,7 @@ impl Core {
         self.current_seq.set(seq);
         self.budget.set(self.config.fairness);
         let result = {
-            let _entered = span.enter();
+            let _entered = span.as_ref().map(tracing::Span::enter);
             // SAFETY: only the loop resumes, recycles or drops fibers, and it
             // is here, resuming this one; the task cannot reach its own fiber.
             unsafe { Fiber::resume(fiber) }
