@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# 1 loop vs N loops: the raw echo server on weft::Loops (examples/echo_loops,
-# one SO_REUSEPORT listener per loop) under echo_load, side by side in one
-# run, with the server's CPU time per round trip and the load average.
+# 1 loop vs N loops: `echo_server --proto raw --threads N` (weft::Loops, one
+# Server on its own SO_REUSEPORT listener per loop) under echo_load, side by
+# side in one run, with the server's CPU time per round trip and the load
+# average.
 #
 #   bash benches/loops.sh                                  # 1 vs 2 loops, 100 and 1000 connections
 #   LOOPS="1 2" CONNS=100 REPEATS=1 DURATION=2 bash benches/loops.sh   # a quick look
@@ -14,7 +15,7 @@
 # LOAD_THREADS threads: on a 2-core machine it shares the cores with the
 # server, which is the honest setting for "does a second loop help here".
 # Per-loop connection counts (the kernel's split) come from the server's
-# own `loop I: N connections` lines. Raw results land in target/loops/.
+# own `loop I: accepted N, ...` lines, printed when SIGTERM has drained it. Raw results land in target/loops/.
 set -euo pipefail
 
 REPEATS=${REPEATS:-3}
@@ -32,7 +33,7 @@ mkdir -p "$OUT"
 CLK_TCK=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-cargo build --release --example echo_loops --example echo_load >&2
+cargo build --release --example echo_server --example echo_load >&2
 
 PIDS=()
 cleanup() {
@@ -57,7 +58,8 @@ for conns in $CONNS; do
     for rep in $(seq "$REPEATS"); do
         for n in $LOOPS; do
             log=$OUT/loops$n-$conns-$rep
-            "$BIN/echo_loops" --loops "$n" --addr 127.0.0.1:0 "${pin_flag[@]}" >"$log.server" 2>&1 &
+            "$BIN/echo_server" --proto raw --threads "$n" --max-connections 1000000 --idle-timeout 0 \
+                --addr 127.0.0.1:0 "${pin_flag[@]}" >"$log.server" 2>&1 &
             spid=$!
             PIDS+=("$spid")
             addr=
@@ -66,21 +68,20 @@ for conns in $CONNS; do
                 [[ -n $addr ]] && break
                 sleep 0.05
             done
-            [[ -n $addr ]] || { echo "echo_loops did not start:" >&2; cat "$log.server" >&2; exit 1; }
+            [[ -n $addr ]] || { echo "echo_server did not start:" >&2; cat "$log.server" >&2; exit 1; }
             t0=$(cpu_ticks "$spid")
             "$BIN/echo_load" --addr "$addr" --connections "$conns" --size "$SIZE" \
                 --duration "$DURATION" --threads "$LOAD_THREADS" >"$log.load" 2>&1 \
                 || { echo "echo_load failed:" >&2; cat "$log.load" >&2; exit 1; }
             t1=$(cpu_ticks "$spid")
-            sleep 1.1 # one more report line from each loop
-            kill "$spid"
+            kill "$spid" # SIGTERM: the loops drain and print their summaries
             wait "$spid" 2>/dev/null || true
             result=$(grep '^RESULT' "$log.load" | tail -1)
             rtt=$(field rtt_per_s "$result")
             secs=$(field secs "$result")
             cpu=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v r="$rtt" -v s="$secs" \
                 'BEGIN {printf "%.0f", t * 1e9 / hz / (r * s)}')
-            split=$(awk '/^loop [0-9]+: / {i = $2; sub(":", "", i); c[i] = $3} END {s = ""; for (i = 0; i in c; i++) s = s (i ? "/" : "") c[i]; print s}' "$log.server")
+            split=$(awk '/^loop [0-9]+: accepted / {i = $2; sub(":", "", i); c[i] = $4; sub(",", "", c[i])} END {s = ""; for (i = 0; i in c; i++) s = s (i ? "/" : "") c[i]; print s}' "$log.server")
             load1=$(cut -d' ' -f1 /proc/loadavg)
             echo "$n,$conns,$rep,$rtt,$(field p99_us "$result"),$cpu,$(field errors "$result"),$split,$load1" >>"$RAW"
             echo "loops=$n conns=$conns rep=$rep: $rtt rt/s, p99 $(field p99_us "$result") us, $cpu ns CPU/rt, split $split, load $load1" >&2

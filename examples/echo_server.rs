@@ -6,6 +6,7 @@
 //! cargo run --release --example echo_server -- --proto raw      # echo bytes as they come
 //! cargo run --release --example echo_server -- --addr 0.0.0.0:7000 --max-connections 5000
 //! cargo run --release --example echo_server -- --backlog 5      # the seed's listen backlog
+//! cargo run --release --example echo_server -- --threads auto   # a loop per core
 //! RUST_LOG=weft_net=info cargo run --example echo_server        # accept errors, limits, drain
 //! ```
 //!
@@ -22,6 +23,14 @@
 //! SIGTERM drains (idle connections close, busy ones get the drain timeout,
 //! a second signal cancels them at once), prints one `shutdown:` summary
 //! line and exits with status 0.
+//!
+//! `--threads N` (or `auto`: one per available core; default 1, the
+//! single-threaded scheduler) runs N share-nothing loops, each a `Server`
+//! on its own `SO_REUSEPORT` listener on the same address; the kernel
+//! spreads the connections, `--max-connections` is split between the loops,
+//! a signal drains them all and the summary adds them up (see
+//! `support/server_loops.rs`); each loop's summary line comes before the
+//! total. `--pin` pins loop `i` to core `i`.
 //!
 //! # Memory per connection is bounded, whatever the client sends
 //!
@@ -51,6 +60,9 @@ use std::time::Duration;
 
 use weft::net::{Connection, ListenOptions, Server, Summary, TcpListener, TcpStream};
 use weft::Runtime;
+
+#[path = "support/server_loops.rs"]
+mod server_loops;
 
 /// What the server does with the bytes it receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,7 +262,7 @@ fn find_newline(s: &[u8]) -> Option<usize> {
 }
 
 /// Command-line settings.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Args {
     addr: SocketAddr,
     proto: Proto,
@@ -258,11 +270,31 @@ struct Args {
     max_connections: usize,
     idle_timeout: Option<Duration>,
     drain_timeout: Duration,
+    /// Loops (OS threads, one runtime each).
+    threads: usize,
+    /// Pin loop `i` to core `i`.
+    pin: bool,
 }
 
 const USAGE: &str =
     "usage: echo_server [--addr 127.0.0.1:16000] [--proto line|raw] [--backlog 1024] \
-                     [--max-connections 10000] [--idle-timeout 300s] [--drain-timeout 10s]";
+                     [--max-connections 10000] [--idle-timeout 300s] [--drain-timeout 10s] \
+                     [--threads 1|N|auto] [--pin]";
+
+/// `--threads`: a count of at least 1, or `auto` for the available cores.
+fn parse_threads(v: &str) -> Result<usize, String> {
+    if v == "auto" {
+        return std::thread::available_parallelism()
+            .map(|n| n.get())
+            .map_err(|e| format!("--threads auto: cannot tell the cores: {e}"));
+    }
+    match v.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "--threads {v:?}: expected a count of at least 1, or auto"
+        )),
+    }
+}
 
 /// `500ms`, `30s` or plain seconds.
 fn parse_duration(v: &str) -> Result<Duration, String> {
@@ -285,6 +317,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         max_connections: 10_000,
         idle_timeout: Some(Duration::from_secs(300)),
         drain_timeout: Duration::from_secs(10),
+        threads: 1,
+        pin: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -319,6 +353,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.drain_timeout =
                     parse_duration(&value()?).map_err(|e| format!("--drain-timeout: {e}"))?;
             }
+            "--threads" => parsed.threads = parse_threads(&value()?)?,
+            "--pin" => parsed.pin = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }
@@ -338,35 +374,92 @@ fn main() {
         eprintln!("{msg}");
         std::process::exit(2);
     });
-    let result = Runtime::new().expect("runtime").block_on(move || {
-        let server = Server::new(bind(args.addr, args.backlog)?)?
-            .max_connections(args.max_connections)
-            .idle_timeout(args.idle_timeout)
-            .drain_timeout(args.drain_timeout)
-            .handle_signals(true);
-        let proto = match args.proto {
-            Proto::Line => "line",
-            Proto::Raw => "raw",
-        };
-        println!("listening on {} ({proto} protocol)", server.local_addr()?);
-        // Each log line is flushed: under a pipe stdout is block-buffered,
-        // and a reader (a test, a supervisor) wants it as it happens.
-        serve(server, args.proto, |line| {
-            let mut out = io::stdout().lock();
-            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-        })
-    });
+    let result = if args.threads == 1 {
+        serve_on_one_loop(args)
+    } else {
+        serve_on_loops(args)
+    };
     match result {
-        Ok(Ok(summary)) => println!("shutdown: {summary}"),
-        Ok(Err(e)) => {
-            eprintln!("echo_server: {e}");
-            std::process::exit(1);
-        }
+        Ok(summary) => println!("shutdown: {summary}"),
         Err(e) => {
             eprintln!("echo_server: {e}");
             std::process::exit(1);
         }
     }
+}
+
+/// The protocol's name, as the start-up line shows it.
+fn proto_name(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Line => "line",
+        Proto::Raw => "raw",
+    }
+}
+
+/// Writes one log line to stdout, flushed: under a pipe stdout is
+/// block-buffered, and a reader (a test, a supervisor) wants it as it
+/// happens.
+fn print_line(line: String) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Applies the limits of `args` to a loop's server; `max_connections` is
+/// this loop's share of the whole process's cap.
+fn configure(server: Server, args: &Args, max_connections: usize) -> Server {
+    server
+        .max_connections(max_connections)
+        .idle_timeout(args.idle_timeout)
+        .drain_timeout(args.drain_timeout)
+        .handle_signals(true)
+}
+
+/// The default: one runtime on this thread.
+fn serve_on_one_loop(args: Args) -> Result<Summary, String> {
+    let served = Runtime::new()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?
+        .block_on(move || {
+            let listener = bind(args.addr, args.backlog)?;
+            let server = configure(Server::new(listener)?, &args, args.max_connections);
+            println!(
+                "listening on {} ({} protocol)",
+                server.local_addr()?,
+                proto_name(args.proto)
+            );
+            serve(server, args.proto, print_line)
+        });
+    match served {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--threads N`: N loops, one `Server` each on a shared port.
+fn serve_on_loops(args: Args) -> Result<Summary, String> {
+    let share = args.max_connections.div_ceil(args.threads);
+    let plan = server_loops::LoopsPlan {
+        loops: args.threads,
+        pin: args.pin,
+        addr: args.addr,
+        backlog: args.backlog,
+    };
+    let running = server_loops::start(
+        plan,
+        move |server| configure(server, &args, share),
+        move |server| serve(server, args.proto, print_line),
+    )?;
+    println!(
+        "listening on {} ({} protocol, {} loops)",
+        running.addr,
+        proto_name(args.proto),
+        args.threads
+    );
+    let per_loop = running.wait()?;
+    // Each loop's share first (the kernel's split), then the total.
+    for (index, summary) in per_loop.iter().enumerate() {
+        print_line(format!("loop {index}: {summary}"));
+    }
+    Ok(per_loop.iter().sum())
 }
 
 #[cfg(test)]
@@ -629,6 +722,44 @@ mod tests {
             .collect();
         assert_eq!(find_newline(&long), Some(77));
         assert_eq!(find_newline(&long[78..]), None);
+    }
+
+    #[test]
+    fn loops_share_one_address_and_drain_on_one_handle() {
+        let plan = server_loops::LoopsPlan {
+            loops: 2,
+            pin: false,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            backlog: 128,
+        };
+        let running = server_loops::start(
+            plan,
+            |server| server.drain_timeout(Duration::from_secs(5)),
+            |server| serve(server, Proto::Raw, |_| {}),
+        )
+        .unwrap();
+        for i in 0..8u8 {
+            let mut c = connect(running.addr);
+            c.write_all(&[i]).unwrap();
+            let mut back = [0; 1];
+            c.read_exact(&mut back).unwrap();
+            assert_eq!(back, [i]);
+        }
+        assert!(running.shutdown.shutdown());
+        let total: Summary = running.wait().unwrap().iter().sum();
+        assert_eq!((total.accepted, total.cancelled), (8, 0), "{total}");
+    }
+
+    #[test]
+    fn threads_parse_as_a_count_or_auto() {
+        let parse = |v: &[&str]| parse_args(v.iter().map(|s| s.to_string()));
+        assert_eq!(parse(&[]).unwrap().threads, 1);
+        assert_eq!(parse(&["--threads", "3"]).unwrap().threads, 3);
+        assert!(parse(&["--threads", "auto"]).unwrap().threads >= 1);
+        assert!(parse(&["--threads", "x"])
+            .unwrap_err()
+            .contains("at least 1, or auto"));
+        assert!(parse(&["--pin"]).unwrap().pin);
     }
 
     #[test]

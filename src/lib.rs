@@ -51,7 +51,9 @@
 //! between loops is a [`Handle`] per loop, bridge queues and a stop signal.
 //! Each loop binds its own listener with
 //! `net::ListenOptions::new().reuse_port(true)` and the kernel splits the
-//! connections (see `examples/echo_loops.rs`).
+//! connections; one `net::Server` per loop, with the loops' shutdown
+//! handles collected into one, is a server on every core
+//! (`echo_server --threads N`).
 //!
 //! ## Implementation
 //!

@@ -392,3 +392,66 @@ fn a_reset_mid_line_costs_only_its_connection() {
         "{out:?}"
     );
 }
+
+#[test]
+fn two_loops_share_the_port_and_one_sigterm_drains_both() {
+    let mut server = EchoServer::start(&["--threads", "2", "--drain-timeout", "20s"]);
+    // Enough connections that the kernel's hash puts some on each loop; all
+    // are answered, whichever loop took them.
+    let mut clients: Vec<TcpStream> = (0..40).map(|_| server.connect()).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        ask(c, format!("client {i}\n").as_bytes());
+    }
+    // One mid-request on whichever loop it landed.
+    let mut busy = server.connect();
+    busy.write_all(b"half ").unwrap();
+    let mut start = [0; 9];
+    busy.read_exact(&mut start).unwrap();
+    assert_eq!(&start, b"GOT:half ");
+
+    server.signal(libc::SIGTERM);
+    for mut idle in clients {
+        let mut rest = Vec::new();
+        idle.read_to_end(&mut rest).unwrap(); // closed by its loop's drain
+        assert!(rest.is_empty(), "{rest:?}");
+    }
+    busy.write_all(b"done\n").unwrap();
+    let mut end = [0; 5];
+    busy.read_exact(&mut end).unwrap();
+    assert_eq!(&end, b"done\n");
+    drop(busy);
+
+    let status = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}");
+    thread::sleep(Duration::from_millis(100));
+    let out = server.output();
+    let summary = out.last().expect("a summary line");
+    // One line for the whole process: the loops' counts added up.
+    assert!(
+        summary.starts_with("shutdown: accepted 41, served 41,"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_bad_threads_value_or_a_taken_port_is_a_clear_error() {
+    let out = Command::new(binary())
+        .args(["--threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--threads \"0\""), "{err}");
+
+    // Every loop binds with SO_REUSEPORT, so a port taken by a plain
+    // listener refuses loop 0, and the others stop instead of serving.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(binary())
+        .args(["--threads", "3", "--addr", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loop 0 of 3"), "{err}");
+}

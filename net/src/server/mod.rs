@@ -224,7 +224,7 @@ impl<L: ServerListener> Server<L> {
     /// A handle that starts the drain from any OS thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle {
-            tx: self.stop_tx.clone(),
+            txs: vec![self.stop_tx.clone()],
         }
     }
 

@@ -43,25 +43,68 @@ pub(crate) enum Stop {
 /// }).unwrap();
 /// assert_eq!(summary.accepted, 0);
 /// ```
+///
+/// One server on several loops (one `Server` per [`Loops`](weft_runtime::Loops)
+/// loop, each on its own `SO_REUSEPORT` listener) stops with one handle:
+/// collect the loops' handles into one (`FromIterator`), and its
+/// `shutdown` drains them all.
+///
+/// ```
+/// use std::sync::{mpsc, Mutex};
+/// use weft_net::{ListenOptions, Server, ShutdownHandle, Summary};
+///
+/// let (tx, rx) = mpsc::channel();
+/// let tx = Mutex::new(tx);
+/// let loops = weft_runtime::Loops::spawn(2, move |_lp| {
+///     let listener = ListenOptions::new().reuse_port(true).bind("127.0.0.1:0").unwrap();
+///     let server = Server::new(listener).unwrap();
+///     tx.lock().unwrap().send(server.shutdown_handle()).unwrap();
+///     server.serve(|_conn| Ok(())).unwrap()
+/// })
+/// .unwrap();
+/// let all: ShutdownHandle = rx.iter().take(2).collect();
+/// assert!(all.shutdown()); // drains both loops' servers
+/// let total: Summary = loops.join().unwrap().iter().sum();
+/// assert_eq!(total.accepted, 0);
+/// ```
 #[derive(Clone)]
 pub struct ShutdownHandle {
-    pub(crate) tx: Sender<Stop>,
+    /// The control queue of each server this handle stops (one, or one
+    /// per loop for a server run on several loops).
+    pub(crate) txs: Vec<Sender<Stop>>,
 }
 
 impl ShutdownHandle {
     /// Starts the drain: the server stops accepting at once, closes idle
     /// connections, gives busy ones until the drain timeout, then cancels
     /// the rest. Returns at once; `Server::serve` returns when the drain is
-    /// over. Returns `false` if the server is already gone.
+    /// over. Returns `false` if the server is already gone (for a combined
+    /// handle: if every one of its servers is).
     pub fn shutdown(&self) -> bool {
-        self.tx.put(Stop::Requested).is_ok()
+        // Every server is asked, even after one that is gone.
+        let mut any = false;
+        for tx in &self.txs {
+            any |= tx.put(Stop::Requested).is_ok();
+        }
+        any
+    }
+}
+
+/// One handle that stops every server of the given handles: a server run
+/// on several loops.
+impl FromIterator<ShutdownHandle> for ShutdownHandle {
+    fn from_iter<I: IntoIterator<Item = ShutdownHandle>>(iter: I) -> Self {
+        ShutdownHandle {
+            txs: iter.into_iter().flat_map(|h| h.txs).collect(),
+        }
     }
 }
 
 impl fmt::Debug for ShutdownHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutdownHandle")
-            .field("server_gone", &self.tx.is_closed())
+            .field("servers", &self.txs.len())
+            .field("gone", &self.txs.iter().filter(|tx| tx.is_closed()).count())
             .finish()
     }
 }

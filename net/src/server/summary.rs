@@ -67,3 +67,26 @@ impl fmt::Display for Summary {
         )
     }
 }
+
+impl std::ops::AddAssign<&Summary> for Summary {
+    fn add_assign(&mut self, other: &Summary) {
+        self.accepted += other.accepted;
+        self.served += other.served;
+        self.failed += other.failed;
+        self.timed_out += other.timed_out;
+        self.closed_idle += other.closed_idle;
+        self.active_at_deadline += other.active_at_deadline;
+        self.cancelled += other.cancelled;
+    }
+}
+
+/// The totals of several servers: one server run on several loops (see
+/// [`ShutdownHandle`](super::ShutdownHandle)'s `FromIterator`), counted as one.
+impl<'a> std::iter::Sum<&'a Summary> for Summary {
+    fn sum<I: Iterator<Item = &'a Summary>>(iter: I) -> Summary {
+        iter.fold(Summary::default(), |mut total, s| {
+            total += s;
+            total
+        })
+    }
+}

@@ -102,7 +102,8 @@ use r#loop::Shared;
 /// ```
 ///
 /// A server on every loop, each with its own `SO_REUSEPORT` listener (see
-/// `examples/echo_loops.rs` for the whole thing):
+/// `echo_server --threads N`, `examples/support/server_loops.rs`, for the
+/// whole thing: one `weft::net::Server` per loop, one shutdown handle):
 ///
 /// ```no_run
 /// use weft::net::ListenOptions;
