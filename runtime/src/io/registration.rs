@@ -150,6 +150,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
+    #[inline]
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Read, deadline)
     }
@@ -160,6 +161,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
+    #[inline]
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Write, deadline)
     }
@@ -170,6 +172,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// Whatever `op` returns, `WouldBlock` included.
+    #[inline]
     pub fn try_read_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         self.try_io(Direction::Read, op)
     }
@@ -180,10 +183,12 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// Whatever `op` returns, `WouldBlock` included.
+    #[inline]
     pub fn try_write_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         self.try_io(Direction::Write, op)
     }
 
+    #[inline]
     fn try_io<R>(&self, dir: Direction, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         let result = op(&*self.source);
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
@@ -192,6 +197,7 @@ impl<S: Source> Registration<S> {
         result
     }
 
+    #[inline]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         yield_if_budget_exhausted();
         if self.is_ready(dir) {
