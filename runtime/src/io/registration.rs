@@ -200,10 +200,11 @@ impl<S: Source> Registration<S> {
     #[inline]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         yield_if_budget_exhausted();
-        if self.is_ready(dir) {
+        let me = Unparker::current();
+        if self.reactor.ready_or_arm(self.token, dir, me) {
             return Ok(());
         }
-        self.wait(dir, deadline, false)?;
+        self.park_armed(dir, deadline, me)?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
         self.reactor.hand_on(self.token, dir);
@@ -297,6 +298,23 @@ impl<S: Source> Registration<S> {
     /// green threads already waiting on it; ahead of them if `again` (this
     /// task was woken and found nothing, so it keeps its place).
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
+        let me = Unparker::current();
+        if again {
+            self.reactor.arm_first(self.token, dir, me);
+        } else {
+            self.reactor.arm(self.token, dir, me);
+        }
+        self.park_armed(dir, deadline, me)
+    }
+
+    /// The park of `wait`, for `me` already queued on `dir`.
+    #[inline]
+    fn park_armed(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        me: Unparker,
+    ) -> io::Result<()> {
         /// Leaves the queue if the park unwinds (the task was cancelled);
         /// if readiness had already picked this task, hands it on.
         struct Queued<'a> {
@@ -311,12 +329,6 @@ impl<S: Source> Registration<S> {
                     self.reactor.hand_on(self.token, self.dir);
                 }
             }
-        }
-        let me = Unparker::current();
-        if again {
-            self.reactor.arm_first(self.token, dir, me);
-        } else {
-            self.reactor.arm(self.token, dir, me);
         }
         let queued = Queued {
             reactor: &self.reactor,
