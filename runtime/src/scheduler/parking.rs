@@ -14,19 +14,21 @@ impl Core {
     #[inline]
     pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
         self.unwind_if_cancelled();
-        let id = self.current_id();
-        let seq = self.current_seq.get();
-        self.with_current(|t| t.state = State::Parked(reason));
-        if let Some(deadline) = deadline {
-            let key = self
-                .timers
-                .borrow_mut()
-                .insert(deadline, Unparker::new(id, seq));
-            self.with_current(|t| t.timer = Some(key));
-        }
+        // The deadline's timer first, so one lookup of the record sets both.
+        let timer = deadline.map(|deadline| {
+            let me = self.current_unparker();
+            self.timers.borrow_mut().insert(deadline, me)
+        });
+        self.with_current(|t| {
+            // No timer is left from the last park: `unpark` or the heap took it.
+            debug_assert!(t.timer.is_none());
+            t.state = State::Parked(reason);
+            t.timer = timer;
+        });
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
+        self.current_parked.set(true);
         tracing::trace!(%reason, "park");
     }
 

@@ -48,6 +48,7 @@ impl Core {
         self.current_cancelled.set(cancelled);
         self.current_seq.set(seq);
         self.budget.set(self.config.fairness);
+        self.current_parked.set(false);
         let result = {
             let _entered = span.as_ref().map(tracing::Span::enter);
             // SAFETY: only the loop resumes, recycles or drops fibers, and it
@@ -56,6 +57,8 @@ impl Core {
         };
         self.current.set(None);
         match result {
+            // A park marked the task `Parked` (and said so): nothing to do.
+            CoroutineResult::Yield(()) if self.current_parked.get() => {}
             CoroutineResult::Yield(()) => {
                 // Still `Running`: it suspended in `yield_now` (a park marks
                 // the task `Parked` first), so it goes to the ready tail (rule 3).
