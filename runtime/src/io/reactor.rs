@@ -299,7 +299,9 @@ impl Reactor {
     /// Takes the oldest waiter out of `slot` (of `dir` of `token`).
     #[inline]
     fn pop_slot(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
-        let first = slot.first.take()?;
+        // Copied out, not `take`n: `first` is overwritten just below, and
+        // a slot with no waiter (the usual writer) is left untouched.
+        let first = slot.first?;
         slot.first = self.take_more(token, dir, slot);
         self.settle(slot);
         Some(first)
