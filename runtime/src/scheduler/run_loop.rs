@@ -35,15 +35,15 @@ impl Core {
     /// Resumes one ready task until its next suspension point.
     #[inline]
     pub(super) fn run_task(&self, id: TaskId) {
-        let Some((fiber, span, cancelled, seq)) = self.with_entry(id, |t| {
+        let Some((fiber, traced, cancelled, seq)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            // With no subscriber the span is disabled: skip its clone and
-            // enter/exit on every resume.
-            let span = (!t.span.is_disabled()).then(|| t.span.clone());
-            (t.fiber.as_ptr(), span, t.cancelled, t.seq)
+            (t.fiber.as_ptr(), !t.span.is_disabled(), t.cancelled, t.seq)
         }) else {
             return;
         };
+        // With no subscriber the span is disabled: skip its clone and
+        // enter/exit on every resume.
+        let span = if traced { self.task_span(id) } else { None };
         self.current.set(Some(id));
         self.current_cancelled.set(cancelled);
         self.current_seq.set(seq);
@@ -78,6 +78,13 @@ impl Core {
         }
     }
 
+    /// The task's span, cloned to be entered while it runs.
+    #[cold]
+    fn task_span(&self, id: TaskId) -> Option<tracing::Span> {
+        self.with_entry(id, |t| t.span.clone())
+    }
+
+    #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
