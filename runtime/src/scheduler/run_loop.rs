@@ -33,7 +33,11 @@ impl Core {
     // ---- the loop -------------------------------------------------------------
 
     /// Resumes one ready task until its next suspension point.
-    #[inline]
+    ///
+    /// Always inlined into its two callers (the loop, shutdown): the switch
+    /// clobbers every callee-saved register, which a frame of its own would
+    /// save and restore on every resume.
+    #[inline(always)]
     pub(super) fn run_task(&self, id: TaskId) {
         let Some((fiber, traced, cancelled, seq)) = self.with_entry(id, |t| {
             t.state = State::Running;
