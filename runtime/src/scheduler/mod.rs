@@ -80,6 +80,9 @@ pub(crate) struct Core {
     /// so the loop needs no lookup after the switch to tell a park from a
     /// `yield_now`.
     current_parked: Cell<bool>,
+    /// How the running task's last park ended (its record's `wake`, copied
+    /// when it is resumed), so `after_park` needs no lookup.
+    current_wake: Cell<Wake>,
 }
 
 impl Core {
@@ -106,6 +109,7 @@ impl Core {
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
             current_parked: Cell::new(false),
+            current_wake: Cell::new(Wake::Unparked),
         })
     }
 

@@ -34,13 +34,11 @@ impl Core {
 
     #[inline]
     pub(crate) fn after_park(&self) -> Wake {
-        let wake = self.with_current(|t| {
-            // `unpark` retired the deadline timer (or the heap fired it).
-            debug_assert!(t.timer.is_none());
-            t.seq = t.seq.wrapping_add(1);
-            self.current_seq.set(t.seq);
-            t.wake
-        });
+        // `unpark` ended the park: it retired the deadline timer (or the
+        // heap fired it) and moved `seq` on; the loop copied `seq` and `wake`
+        // out of the record when it resumed this task.
+        debug_assert!(self.with_current(|t| t.timer.is_none() && t.seq == self.current_seq.get()));
+        let wake = self.current_wake.get();
         self.unwind_if_cancelled();
         wake
     }
@@ -75,6 +73,8 @@ impl Core {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Ready;
                 t.wake = wake;
+                // This park is over: its unparkers are stale from now on.
+                t.seq = t.seq.wrapping_add(1);
                 Some((reason, t.timer.take()))
             }
             _ => None,

@@ -39,9 +39,10 @@ impl Core {
     /// save and restore on every resume.
     #[inline(always)]
     pub(super) fn run_task(&self, id: TaskId) {
-        let Some((fiber, traced, cancelled, seq)) = self.with_entry(id, |t| {
+        let Some((fiber, traced, cancelled, seq, wake)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            (t.fiber.as_ptr(), !t.span.is_disabled(), t.cancelled, t.seq)
+            let traced = !t.span.is_disabled();
+            (t.fiber.as_ptr(), traced, t.cancelled, t.seq, t.wake)
         }) else {
             return;
         };
@@ -51,6 +52,7 @@ impl Core {
         self.current.set(Some(id));
         self.current_cancelled.set(cancelled);
         self.current_seq.set(seq);
+        self.current_wake.set(wake);
         self.budget.set(self.config.fairness);
         self.current_parked.set(false);
         let result = {
