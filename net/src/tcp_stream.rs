@@ -462,6 +462,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock` when a read timeout is set and passes, as for a read.
+    #[inline]
     pub fn readable(&self) -> io::Result<()> {
         std_kind(self.io.readable(self.timeouts.read_deadline()))
     }
@@ -471,6 +472,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock` when a write timeout is set and passes, as for a write.
+    #[inline]
     pub fn writable(&self) -> io::Result<()> {
         std_kind(self.io.writable(self.timeouts.write_deadline()))
     }
@@ -480,6 +482,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock`, or as for `read`.
+    #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.io.try_read_with(|mut s| s.read(buf))?;
         if n < buf.len() {
@@ -494,6 +497,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock`, or as for `write`.
+    #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let n = self.io.try_write_with(|mut s| s.write(buf))?;
         if n < buf.len() {

@@ -153,7 +153,11 @@ pub fn park_until(reason: Reason, deadline: Instant) -> Wake {
 /// is not: the form the crate's own timed waits share.
 #[inline]
 pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
-    context::with_core("park", |core| core.before_park(reason, deadline));
-    context::suspend("park");
-    context::with_core("park", |core| core.after_park())
+    // One look at the thread-local for both halves: the core outlives the
+    // switch (it runs the loop that resumes this task).
+    context::with_core("park", |core| {
+        core.before_park(reason, deadline);
+        context::suspend("park");
+        core.after_park()
+    })
 }

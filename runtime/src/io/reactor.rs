@@ -165,6 +165,30 @@ impl Reactor {
         self.waiters.borrow_mut()[token].slot(dir).ready = ready;
     }
 
+    /// `is_ready` and `arm` in one borrow: true when an operation in `dir`
+    /// is worth trying now; otherwise `me` is queued (as by `arm`) and the
+    /// caller parks.
+    #[inline]
+    pub(crate) fn ready_or_arm(&self, token: usize, dir: Direction, me: Unparker) -> bool {
+        {
+            let mut waiters = self.waiters.borrow_mut();
+            let w = &mut waiters[token];
+            if w.closed {
+                return true;
+            }
+            let slot = w.slot(dir);
+            if slot.ready {
+                return true;
+            }
+            if slot.first.is_none() {
+                slot.first = Some(me);
+                return false;
+            }
+        }
+        self.queue(token, dir, me, false);
+        false
+    }
+
     /// Queues `me` behind the waiters already on `dir` of `token`; a
     /// readiness event in that direction unparks the oldest one still parked.
     #[inline]
@@ -275,7 +299,9 @@ impl Reactor {
     /// Takes the oldest waiter out of `slot` (of `dir` of `token`).
     #[inline]
     fn pop_slot(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
-        let first = slot.first.take()?;
+        // Copied out, not `take`n: `first` is overwritten just below, and
+        // a slot with no waiter (the usual writer) is left untouched.
+        let first = slot.first?;
         slot.first = self.take_more(token, dir, slot);
         self.settle(slot);
         Some(first)

@@ -150,6 +150,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
+    #[inline]
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Read, deadline)
     }
@@ -160,6 +161,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
+    #[inline]
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Write, deadline)
     }
@@ -170,6 +172,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// Whatever `op` returns, `WouldBlock` included.
+    #[inline]
     pub fn try_read_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         self.try_io(Direction::Read, op)
     }
@@ -180,10 +183,12 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// Whatever `op` returns, `WouldBlock` included.
+    #[inline]
     pub fn try_write_with<R>(&self, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         self.try_io(Direction::Write, op)
     }
 
+    #[inline]
     fn try_io<R>(&self, dir: Direction, op: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
         let result = op(&*self.source);
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
@@ -192,12 +197,14 @@ impl<S: Source> Registration<S> {
         result
     }
 
+    #[inline]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         yield_if_budget_exhausted();
-        if self.is_ready(dir) {
+        let me = Unparker::current();
+        if self.reactor.ready_or_arm(self.token, dir, me) {
             return Ok(());
         }
-        self.wait(dir, deadline, false)?;
+        self.park_armed(dir, deadline, me)?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
         self.reactor.hand_on(self.token, dir);
@@ -291,6 +298,23 @@ impl<S: Source> Registration<S> {
     /// green threads already waiting on it; ahead of them if `again` (this
     /// task was woken and found nothing, so it keeps its place).
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
+        let me = Unparker::current();
+        if again {
+            self.reactor.arm_first(self.token, dir, me);
+        } else {
+            self.reactor.arm(self.token, dir, me);
+        }
+        self.park_armed(dir, deadline, me)
+    }
+
+    /// The park of `wait`, for `me` already queued on `dir`.
+    #[inline]
+    fn park_armed(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        me: Unparker,
+    ) -> io::Result<()> {
         /// Leaves the queue if the park unwinds (the task was cancelled);
         /// if readiness had already picked this task, hands it on.
         struct Queued<'a> {
@@ -305,12 +329,6 @@ impl<S: Source> Registration<S> {
                     self.reactor.hand_on(self.token, self.dir);
                 }
             }
-        }
-        let me = Unparker::current();
-        if again {
-            self.reactor.arm_first(self.token, dir, me);
-        } else {
-            self.reactor.arm(self.token, dir, me);
         }
         let queued = Queued {
             reactor: &self.reactor,

@@ -76,6 +76,13 @@ pub(crate) struct Core {
     current_seq: Cell<u32>,
     /// Spare coroutine boxes.
     fibers: RefCell<FiberPool>,
+    /// Set when the running task parks (its record already says `Parked`),
+    /// so the loop needs no lookup after the switch to tell a park from a
+    /// `yield_now`.
+    current_parked: Cell<bool>,
+    /// How the running task's last park ended (its record's `wake`, copied
+    /// when it is resumed), so `after_park` needs no lookup.
+    current_wake: Cell<Wake>,
 }
 
 impl Core {
@@ -101,6 +108,8 @@ impl Core {
             current_cancelled: Cell::new(false),
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
+            current_parked: Cell::new(false),
+            current_wake: Cell::new(Wake::Unparked),
         })
     }
 
@@ -174,8 +183,14 @@ impl Core {
     #[inline]
     fn with_current<R>(&self, f: impl FnOnce(&mut TaskEntry) -> R) -> R {
         let id = self.current_id();
-        self.with_entry(id, f)
-            .expect("the running task has a record")
+        let mut tasks = self.tasks.borrow_mut();
+        // The running task's record cannot go away while it runs, so its
+        // slot is not checked against the serial (only in debug builds).
+        let t = tasks
+            .get_mut(id.index())
+            .expect("the running task has a record");
+        debug_assert_eq!(t.serial, id.serial());
+        f(t)
     }
 
     pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {

@@ -14,31 +14,31 @@ impl Core {
     #[inline]
     pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
         self.unwind_if_cancelled();
-        let id = self.current_id();
-        let seq = self.current_seq.get();
-        self.with_current(|t| t.state = State::Parked(reason));
-        if let Some(deadline) = deadline {
-            let key = self
-                .timers
-                .borrow_mut()
-                .insert(deadline, Unparker::new(id, seq));
-            self.with_current(|t| t.timer = Some(key));
-        }
+        // The deadline's timer first, so one lookup of the record sets both.
+        let timer = deadline.map(|deadline| {
+            let me = self.current_unparker();
+            self.timers.borrow_mut().insert(deadline, me)
+        });
+        self.with_current(|t| {
+            // No timer is left from the last park: `unpark` or the heap took it.
+            debug_assert!(t.timer.is_none());
+            t.state = State::Parked(reason);
+            t.timer = timer;
+        });
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
+        self.current_parked.set(true);
         tracing::trace!(%reason, "park");
     }
 
     #[inline]
     pub(crate) fn after_park(&self) -> Wake {
-        let wake = self.with_current(|t| {
-            // `unpark` retired the deadline timer (or the heap fired it).
-            debug_assert!(t.timer.is_none());
-            t.seq = t.seq.wrapping_add(1);
-            self.current_seq.set(t.seq);
-            t.wake
-        });
+        // `unpark` ended the park: it retired the deadline timer (or the
+        // heap fired it) and moved `seq` on; the loop copied `seq` and `wake`
+        // out of the record when it resumed this task.
+        debug_assert!(self.with_current(|t| t.timer.is_none() && t.seq == self.current_seq.get()));
+        let wake = self.current_wake.get();
         self.unwind_if_cancelled();
         wake
     }
@@ -73,6 +73,8 @@ impl Core {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Ready;
                 t.wake = wake;
+                // This park is over: its unparkers are stale from now on.
+                t.seq = t.seq.wrapping_add(1);
                 Some((reason, t.timer.take()))
             }
             _ => None,

@@ -33,21 +33,28 @@ impl Core {
     // ---- the loop -------------------------------------------------------------
 
     /// Resumes one ready task until its next suspension point.
-    #[inline]
+    ///
+    /// Always inlined into its two callers (the loop, shutdown): the switch
+    /// clobbers every callee-saved register, which a frame of its own would
+    /// save and restore on every resume.
+    #[inline(always)]
     pub(super) fn run_task(&self, id: TaskId) {
-        let Some((fiber, span, cancelled, seq)) = self.with_entry(id, |t| {
+        let Some((fiber, traced, cancelled, seq, wake)) = self.with_entry(id, |t| {
             t.state = State::Running;
-            // With no subscriber the span is disabled: skip its clone and
-            // enter/exit on every resume.
-            let span = (!t.span.is_disabled()).then(|| t.span.clone());
-            (t.fiber.as_ptr(), span, t.cancelled, t.seq)
+            let traced = !t.span.is_disabled();
+            (t.fiber.as_ptr(), traced, t.cancelled, t.seq, t.wake)
         }) else {
             return;
         };
+        // With no subscriber the span is disabled: skip its clone and
+        // enter/exit on every resume.
+        let span = if traced { self.task_span(id) } else { None };
         self.current.set(Some(id));
         self.current_cancelled.set(cancelled);
         self.current_seq.set(seq);
+        self.current_wake.set(wake);
         self.budget.set(self.config.fairness);
+        self.current_parked.set(false);
         let result = {
             let _entered = span.as_ref().map(tracing::Span::enter);
             // SAFETY: only the loop resumes, recycles or drops fibers, and it
@@ -56,6 +63,8 @@ impl Core {
         };
         self.current.set(None);
         match result {
+            // A park marked the task `Parked` (and said so): nothing to do.
+            CoroutineResult::Yield(()) if self.current_parked.get() => {}
             CoroutineResult::Yield(()) => {
                 // Still `Running`: it suspended in `yield_now` (a park marks
                 // the task `Parked` first), so it goes to the ready tail (rule 3).
@@ -75,6 +84,13 @@ impl Core {
         }
     }
 
+    /// The task's span, cloned to be entered while it runs.
+    #[cold]
+    fn task_span(&self, id: TaskId) -> Option<tracing::Span> {
+        self.with_entry(id, |t| t.span.clone())
+    }
+
+    #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
