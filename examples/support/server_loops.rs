@@ -102,7 +102,8 @@ where
         .map_err(|e| e.to_string())?;
     let mut handles = Vec::with_capacity(count);
     let mut listening = None;
-    let mut failed = None;
+    // The lowest loop's error is the cause (the others wait on loop 0's bind).
+    let mut failed: Option<(usize, String)> = None;
     for _ in 0..count {
         match ready.recv() {
             Ok((_, Ok((at, handle)))) => {
@@ -110,15 +111,18 @@ where
                 handles.push(handle);
             }
             Ok((index, Err(e))) => {
-                failed.get_or_insert(format!("loop {index} of {count}: {e}"));
+                if failed.as_ref().is_none_or(|(first, _)| index < *first) {
+                    failed = Some((index, format!("loop {index} of {count}: {e}")));
+                }
             }
             Err(_) => {
-                failed.get_or_insert("a loop ended before it listened".to_owned());
+                let e = "a loop ended before it listened".to_owned();
+                failed.get_or_insert((count, e));
                 break;
             }
         }
     }
-    if let Some(e) = failed {
+    if let Some((_, e)) = failed {
         loops.stop();
         let _ = loops.join();
         return Err(e);
