@@ -8,19 +8,20 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::io::{Reactor, WAKER_TOKEN};
 use crate::task::{JoinError, TaskId};
+use crate::watch::Watch;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// What another OS thread asks of the loop.
 pub(crate) enum Request {
-    /// Spawn this job as a green thread.
-    Spawn(Job),
+    /// Spawn this job as a green thread; the site is the `Handle::spawn` caller.
+    Spawn(Job, &'static Location<'static>),
     /// Unpark this park of this task (a `RemoteUnparker`), if still parked.
     Unpark(TaskId, u32),
 }
@@ -112,11 +113,30 @@ impl Remote {
 #[derive(Clone)]
 pub struct Handle {
     remote: Arc<Remote>,
+    /// The loop's shared counters and labels (metrics, dumps).
+    watch: Arc<Watch>,
 }
 
 impl Handle {
-    pub(crate) fn new(remote: Arc<Remote>) -> Self {
-        Handle { remote }
+    pub(crate) fn new(remote: Arc<Remote>, watch: Arc<Watch>) -> Self {
+        Handle { remote, watch }
+    }
+
+    /// A snapshot of the runtime's counters, read from this thread without
+    /// involving the loop (shared relaxed atomics; see
+    /// [`Metrics`](crate::Metrics) for how consistent that is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// rt.block_on(|| weft::yield_now()).unwrap();
+    /// let m = std::thread::spawn(move || handle.metrics()).join().unwrap();
+    /// assert_eq!(m.tasks_finished, 1);
+    /// ```
+    pub fn metrics(&self) -> crate::Metrics {
+        self.watch.counters.snapshot()
     }
 
     /// Spawns `f` as a green thread in the runtime and returns a handle this
@@ -125,6 +145,7 @@ impl Handle {
     /// # Errors
     ///
     /// `NotConnected` when the runtime is gone; any error waking its poller.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> io::Result<RemoteJoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -137,11 +158,15 @@ impl Handle {
         let guard = SlotGuard {
             slot: Some(slot.clone()),
         };
-        self.remote.submit(Request::Spawn(Box::new(move || {
-            let mut guard = guard;
-            let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
-            guard.fill(result);
-        })))?;
+        let site = Location::caller();
+        self.remote.submit(Request::Spawn(
+            Box::new(move || {
+                let mut guard = guard;
+                let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
+                guard.fill(result);
+            }),
+            site,
+        ))?;
         Ok(RemoteJoinHandle { slot })
     }
 }

@@ -16,19 +16,25 @@ mod fiber;
 mod handle;
 mod io;
 mod local;
+mod metrics;
 pub mod park;
+mod report;
 mod runtime;
 mod scheduler;
 mod stack;
+mod stall;
 pub mod sync;
 pub mod task;
 mod time;
+mod trap;
+mod watch;
 
 pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;
-pub use runtime::{Builder, RunError, Runtime};
+pub use metrics::{Metrics, Parks};
+pub use runtime::{Builder, RunError, Runtime, DEFAULT_STALL_THRESHOLD};
 pub use scheduler::{BlockedTask, DeadlockReport};
 pub use stack::{
     page_size, validate_stack_size, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE,

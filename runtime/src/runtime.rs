@@ -3,9 +3,11 @@
 use std::fmt;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::context;
 use crate::handle::Handle;
+use crate::metrics::Metrics;
 use crate::scheduler::{Core, DeadlockReport};
 use crate::stack::{self, DEFAULT_STACK_SIZE};
 use crate::task::{self, JoinHandle};
@@ -21,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) event_capacity: usize,
     /// OS threads in the `spawn_blocking` worker pool, at most.
     pub(crate) max_blocking_threads: usize,
+    /// How long one resume may hold the loop before the watchdog says so.
+    pub(crate) stall_threshold: Option<Duration>,
 }
 
 /// Configures a [`Runtime`].
@@ -37,7 +41,13 @@ pub struct Builder {
     fairness: u32,
     event_capacity: usize,
     max_blocking_threads: usize,
+    stall_threshold: Option<Duration>,
 }
+
+/// The default stall threshold: gevent's `max_blocking_time` (0.1 s). Far
+/// above any healthy resume (microseconds) and below what a user of a
+/// network service notices as a hang.
+pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -46,6 +56,7 @@ impl Default for Builder {
             fairness: 64,
             event_capacity: 1024,
             max_blocking_threads: 64,
+            stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
         }
     }
 }
@@ -82,6 +93,34 @@ impl Builder {
         self
     }
 
+    /// How long one task may hold the loop (run without reaching a
+    /// suspension point) before a watchdog thread reports it, naming the task
+    /// and its spawn site; it reports again, with the total, when the task
+    /// lets go. `None` turns the watchdog off. Default:
+    /// [`DEFAULT_STALL_THRESHOLD`] (100 ms).
+    ///
+    /// The watchdog samples four times per threshold, so durations are
+    /// measured to a quarter threshold. Reports are `tracing` `warn` events
+    /// (through the subscriber that is the default on the thread calling
+    /// [`build`](Self::build)), or lines on stderr when that subscriber does
+    /// not take them. The loop's cost is one relaxed store per resume.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Builder::new()
+    ///     .stall_threshold(Some(Duration::from_millis(20)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(|| std::thread::sleep(Duration::from_millis(100))).unwrap(); // reported
+    /// assert_eq!(rt.metrics().stalls, 1);
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.stall_threshold = threshold.map(|t| t.max(Duration::from_millis(1)));
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -94,7 +133,9 @@ impl Builder {
             fairness: self.fairness,
             event_capacity: self.event_capacity,
             max_blocking_threads: self.max_blocking_threads,
+            stall_threshold: self.stall_threshold,
         };
+        crate::report::install_panic_hook();
         Ok(Runtime {
             core: Rc::new(Core::new(config)?),
         })
@@ -139,6 +180,7 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics if no stack can be mapped; use [`Runtime::spawn_with`] for the error.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + 'static,
@@ -153,12 +195,13 @@ impl Runtime {
     /// # Errors
     ///
     /// As for [`task::Builder::spawn`](crate::task::Builder::spawn).
+    #[track_caller]
     pub fn spawn_with<F, T>(&self, builder: task::Builder, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        self.core.spawn(builder, f)
+        self.core.spawn(builder, std::panic::Location::caller(), f)
     }
 
     /// Runs tasks until no non-daemon task is left, then unwinds the daemons.
@@ -183,9 +226,13 @@ impl Runtime {
     ///
     /// As for [`Runtime::run`].
     ///
+    /// [`RunError::MainFailed`] with [`JoinError::StackOverflow`](task::JoinError::StackOverflow)
+    /// when `f` overflowed its stack (the other tasks still ran to the end).
+    ///
     /// # Panics
     ///
     /// If `f` panics, the panic resumes here once the other tasks are done.
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> Result<T, RunError>
     where
         F: FnOnce() -> T + 'static,
@@ -193,24 +240,46 @@ impl Runtime {
     {
         let main = self
             .core
-            .spawn(task::Builder::new().name("main".into()), f)
+            .spawn(
+                task::Builder::new().name("main".into()),
+                std::panic::Location::caller(),
+                f,
+            )
             .map_err(RunError::Io)?;
         let run = self.run();
         match main.join_finished() {
             Some(Ok(v)) => run.map(|()| v),
             Some(Err(task::JoinError::Panicked(p))) => std::panic::resume_unwind(p),
+            Some(Err(e @ task::JoinError::StackOverflow { .. })) => {
+                Err(run.err().unwrap_or(RunError::MainFailed(e)))
+            }
             _ => Err(run.err().unwrap_or(RunError::MainCancelled)),
         }
     }
 
     /// A `Send + Clone` handle other OS threads use to spawn tasks here.
     pub fn handle(&self) -> Handle {
-        Handle::new(self.core.remote.clone())
+        Handle::new(self.core.remote.clone(), self.core.watch.clone())
     }
 
     /// Tasks alive in this runtime (for diagnostics).
     pub fn task_count(&self) -> usize {
         self.core.task_count()
+    }
+
+    /// A snapshot of the runtime's counters (see [`Metrics`]). Cheap: it
+    /// reads relaxed atomics, and works before, during (from a task) and
+    /// after a run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// rt.block_on(|| weft::sleep(std::time::Duration::from_millis(1))).unwrap();
+    /// assert_eq!(rt.metrics().parks.sleep, 1);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.core.watch.counters.snapshot()
     }
 
     /// Stacks currently mapped by the pool, in use or idle (for diagnostics:
@@ -238,6 +307,9 @@ pub enum RunError {
     Io(io::Error),
     /// `block_on`'s main task was cancelled.
     MainCancelled,
+    /// `block_on`'s main task ended without a value for another reason: it
+    /// overflowed its stack ([`JoinError::StackOverflow`](task::JoinError::StackOverflow)).
+    MainFailed(task::JoinError),
 }
 
 impl fmt::Display for RunError {
@@ -246,6 +318,7 @@ impl fmt::Display for RunError {
             RunError::Deadlock(r) => write!(f, "{r}"),
             RunError::Io(e) => write!(f, "the runtime's poller failed: {e}"),
             RunError::MainCancelled => f.write_str("the block_on task was cancelled"),
+            RunError::MainFailed(e) => write!(f, "the block_on task failed: {e}"),
         }
     }
 }

@@ -126,9 +126,14 @@ impl StackPool {
     }
 
     /// Stacks idle in the pool.
-    #[cfg(test)]
     pub(crate) fn idle(&self) -> usize {
         self.free.iter().map(|(_, l)| l.len()).sum()
+    }
+
+    /// Unmaps a stack instead of pooling it: one a task overflowed.
+    pub(crate) fn discard(&mut self, stack: Stack) {
+        drop(stack);
+        self.mapped -= 1;
     }
 }
 

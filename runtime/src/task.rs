@@ -4,7 +4,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -132,12 +132,14 @@ pub fn yield_now() {
 /// }).unwrap();
 /// ```
 #[inline]
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    context::with_core("spawn", |core| core.spawn(Builder::new(), f))
+    let site = Location::caller();
+    context::with_core("spawn", |core| core.spawn(Builder::new(), site, f))
         .unwrap_or_else(|e| panic!("weft::spawn: {e}"))
 }
 
@@ -185,12 +187,14 @@ impl Builder {
     /// # Panics
     ///
     /// Panics when called outside a runtime.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        context::with_core("task::Builder::spawn", |core| core.spawn(self, f))
+        let site = Location::caller();
+        context::with_core("task::Builder::spawn", |core| core.spawn(self, site, f))
     }
 }
 
@@ -203,6 +207,15 @@ pub enum JoinError {
     Cancelled,
     /// `join_timeout` gave up; the task is still running.
     TimedOut,
+    /// The task overflowed its stack and was stopped there. It could not
+    /// unwind: what it owned through its stack was leaked (see
+    /// [`Builder::stack_size`] to give it more room).
+    StackOverflow {
+        /// The task's name, if it had one.
+        name: Option<String>,
+        /// The size of the stack it overflowed, in bytes.
+        stack_size: usize,
+    },
 }
 
 impl JoinError {
@@ -219,6 +232,11 @@ impl JoinError {
     /// True for [`JoinError::TimedOut`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, JoinError::TimedOut)
+    }
+
+    /// True for [`JoinError::StackOverflow`].
+    pub fn is_stack_overflow(&self) -> bool {
+        matches!(self, JoinError::StackOverflow { .. })
     }
 
     /// The panic message, when the payload is a string.
@@ -258,6 +276,11 @@ impl fmt::Debug for JoinError {
             },
             JoinError::Cancelled => f.write_str("Cancelled"),
             JoinError::TimedOut => f.write_str("TimedOut"),
+            JoinError::StackOverflow { name, stack_size } => f
+                .debug_struct("StackOverflow")
+                .field("name", name)
+                .field("stack_size", stack_size)
+                .finish(),
         }
     }
 }
@@ -271,11 +294,26 @@ impl fmt::Display for JoinError {
             },
             JoinError::Cancelled => f.write_str("task was cancelled"),
             JoinError::TimedOut => f.write_str("timed out waiting for the task"),
+            JoinError::StackOverflow { name, stack_size } => {
+                f.write_str("task ")?;
+                if let Some(name) = name {
+                    write!(f, "'{name}' ")?;
+                }
+                write!(f, "overflowed its {} KiB stack", stack_size / 1024)
+            }
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+/// How a task's body ended, for the counters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum End {
+    Returned,
+    Panicked,
+    Cancelled,
+}
 
 /// The panic payload a cancelled task unwinds with.
 pub(crate) struct CancelUnwind;
@@ -308,6 +346,21 @@ impl<T> JoinSlot<T> {
     }
 }
 
+/// A task's join slot with its value type erased: how the loop ends a task
+/// whose body cannot finish on its own (a stack overflow).
+pub(crate) trait Outcome {
+    /// Completes the join with `error`, unless the task already ended.
+    fn fail(&self, error: JoinError);
+}
+
+impl<T> Outcome for JoinSlot<T> {
+    fn fail(&self, error: JoinError) {
+        if !self.done.get() {
+            self.complete(Err(error));
+        }
+    }
+}
+
 /// The body every coroutine runs: installs the yielder, runs `f` under
 /// `catch_unwind`, drops the task's locals in green context, and publishes
 /// the outcome.
@@ -332,6 +385,12 @@ where
                 }
             }
         };
+        let end = match &result {
+            Ok(_) => End::Returned,
+            Err(JoinError::Cancelled) => End::Cancelled,
+            Err(_) => End::Panicked,
+        };
+        context::with_core("task end", |core| core.count_end(end));
         // A panicking task-local destructor must not escape into the loop.
         if let Err(p) = panic::catch_unwind(crate::local::drop_current_locals) {
             context::with_core("task end", |core| core.report_panic(p.as_ref()));

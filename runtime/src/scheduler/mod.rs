@@ -11,6 +11,7 @@
 //! across one: `run_task` copies the coroutine's address out of its record,
 //! releases all borrows, resumes it, and puts it back afterwards.
 
+mod overflow;
 mod parking;
 mod run_loop;
 mod shutdown;
@@ -20,6 +21,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,8 +36,10 @@ use crate::local::Locals;
 use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
+use crate::stall::Watchdog;
 use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
 use crate::time::TimerHeap;
+use crate::watch::{Label, Watch};
 
 pub use shutdown::{BlockedTask, DeadlockReport};
 use task_entry::{State, TaskEntry};
@@ -76,6 +80,12 @@ pub(crate) struct Core {
     current_seq: Cell<u32>,
     /// Spare coroutine boxes.
     fibers: RefCell<FiberPool>,
+    /// What other threads see: counters, the task in resume, task labels.
+    pub(crate) watch: Arc<Watch>,
+    /// Whether the stall watchdog runs (then each resume is published).
+    stall_watch: bool,
+    /// The stall watchdog thread, stopped when the core drops.
+    _watchdog: Option<Watchdog>,
 }
 
 impl Core {
@@ -83,6 +93,11 @@ impl Core {
         let reactor = Rc::new(Reactor::new(config.event_capacity)?);
         let remote = Arc::new(Remote::new(&reactor)?);
         let blocking = BlockingPool::new(config.max_blocking_threads);
+        let watch = Watch::new();
+        let watchdog = match config.stall_threshold {
+            Some(threshold) => Some(Watchdog::start(watch.clone(), threshold)?),
+            None => None,
+        };
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
@@ -101,12 +116,20 @@ impl Core {
             current_cancelled: Cell::new(false),
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
+            stall_watch: watchdog.is_some(),
+            _watchdog: watchdog,
+            watch,
         })
     }
 
     // ---- spawning -------------------------------------------------------
 
-    pub(crate) fn spawn<F, T>(&self, builder: Builder, f: F) -> io::Result<JoinHandle<T>>
+    pub(crate) fn spawn<F, T>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
@@ -116,6 +139,7 @@ impl Core {
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
+        self.publish_stacks();
         let slot = Rc::new(JoinSlot::new());
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
         let name: Option<Rc<str>> = builder.name.map(Rc::from);
@@ -136,8 +160,19 @@ impl Core {
             name: name.clone(),
             span,
             locals: Vec::new(),
+            outcome: slot.clone(),
+            site,
         };
         let index = self.tasks.borrow_mut().insert(entry);
+        self.watch.set_label(
+            index,
+            Some(Label {
+                serial,
+                name: name.as_deref().map(Arc::from),
+                site,
+            }),
+        );
+        self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.borrow_mut().push_back(id);
         if !builder.daemon {
@@ -219,6 +254,39 @@ impl Core {
     pub(crate) fn report_panic(&self, payload: &(dyn Any + Send)) {
         let msg = task::payload_str(payload).unwrap_or("<non-string panic payload>");
         tracing::error!(panic = msg, "task panicked");
+    }
+
+    /// Counts how a task's body ended.
+    pub(crate) fn count_end(&self, end: task::End) {
+        let c = &self.watch.counters;
+        match end {
+            task::End::Returned => c.finished.bump(),
+            task::End::Panicked => c.panicked.bump(),
+            task::End::Cancelled => c.cancelled.bump(),
+        }
+    }
+
+    /// `'name' (#id)` or `#id` of the green thread running now, for the
+    /// panic hook; `None` outside one (or if the task table is borrowed).
+    pub(crate) fn panicking_task(&self) -> Option<String> {
+        if !crate::context::in_green_thread() {
+            return None;
+        }
+        let id = self.current.get()?;
+        let tasks = self.tasks.try_borrow().ok()?;
+        let t = tasks.get(id.index()).filter(|t| t.serial == id.serial())?;
+        Some(match &t.name {
+            Some(name) => format!("'{name}' (#{})", t.serial),
+            None => format!("#{}", t.serial),
+        })
+    }
+
+    /// Copies the stack pool's figures into the shared counters.
+    fn publish_stacks(&self) {
+        let stacks = self.stacks.borrow();
+        let c = &self.watch.counters;
+        c.stacks_mapped.set(stacks.mapped() as u64);
+        c.stacks_pooled.set(stacks.idle() as u64);
     }
 
     // ---- stats ----------------------------------------------------------------

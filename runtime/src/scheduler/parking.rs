@@ -17,6 +17,7 @@ impl Core {
         let id = self.current_id();
         let seq = self.current_seq.get();
         self.with_current(|t| t.state = State::Parked(reason));
+        self.watch.counters.parks[crate::metrics::park_slot(reason)].bump();
         if let Some(deadline) = deadline {
             let key = self
                 .timers
@@ -90,6 +91,9 @@ impl Core {
                     self.external.set(self.external.get() - 1);
                 }
                 self.ready.borrow_mut().push_back(id);
+                if wake == Wake::Unparked {
+                    self.watch.counters.wakes.bump();
+                }
                 tracing::trace!(task = id.serial(), ?wake, "wake");
                 true
             }

@@ -1,10 +1,12 @@
 //! One green thread's record in the task table, and where it is in its life.
 
+use std::panic::Location;
 use std::rc::Rc;
 
 use crate::fiber::Fiber;
 use crate::local::Locals;
 use crate::park::{Reason, Wake};
+use crate::task::Outcome;
 use crate::time::TimerKey;
 
 /// Where a task is in its life.
@@ -49,4 +51,9 @@ pub(super) struct TaskEntry {
     pub(super) span: tracing::Span,
     /// Task-local values (see `local.rs`).
     pub(super) locals: Locals,
+    /// Its join slot, for ending it from the loop when its body cannot
+    /// (a stack overflow).
+    pub(super) outcome: Rc<dyn Outcome>,
+    /// Where it was spawned.
+    pub(super) site: &'static Location<'static>,
 }
