@@ -12,6 +12,7 @@
 
 pub mod bridge;
 mod context;
+mod deadlock;
 mod fiber;
 mod handle;
 mod io;
@@ -30,6 +31,7 @@ mod trap;
 mod watch;
 
 pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
+pub use deadlock::{CycleLink, LockCycle, LockCycleAction};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::context;
+use crate::deadlock::LockCycleAction;
 use crate::handle::Handle;
 use crate::metrics::Metrics;
 use crate::scheduler::{Core, DeadlockReport};
@@ -25,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     /// How long one resume may hold the loop before the watchdog says so.
     pub(crate) stall_threshold: Option<Duration>,
+    /// What to do when a lock cycle closes.
+    pub(crate) lock_cycles: LockCycleAction,
 }
 
 /// Configures a [`Runtime`].
@@ -42,6 +45,7 @@ pub struct Builder {
     event_capacity: usize,
     max_blocking_threads: usize,
     stall_threshold: Option<Duration>,
+    lock_cycles: LockCycleAction,
 }
 
 /// The default stall threshold: gevent's `max_blocking_time` (0.1 s). Far
@@ -57,6 +61,7 @@ impl Default for Builder {
             event_capacity: 1024,
             max_blocking_threads: 64,
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            lock_cycles: LockCycleAction::Report,
         }
     }
 }
@@ -121,6 +126,46 @@ impl Builder {
         self
     }
 
+    /// What happens when tasks close a cycle of owned locks (`Lock`,
+    /// `RLock`, `Mutex`), detected the moment the last of them parks,
+    /// whatever else the runtime is doing. Default:
+    /// [`LockCycleAction::Report`] (a `tracing` error and a line on stderr
+    /// naming every task, the lock it holds and the one it waits for).
+    /// [`LockCycleAction::FailAcquire`] also makes the acquire that closed
+    /// the cycle unwind in its task (its join says
+    /// [`JoinError::Deadlock`](task::JoinError::Deadlock)), so its guards
+    /// release their locks and the others go on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use weft::sync::Lock;
+    /// use weft::LockCycleAction;
+    ///
+    /// let rt = weft::Builder::new().lock_cycles(LockCycleAction::FailAcquire).build().unwrap();
+    /// rt.block_on(|| {
+    ///     let (a, b) = (Rc::new(Lock::named("a")), Rc::new(Lock::named("b")));
+    ///     let (a2, b2) = (a.clone(), b.clone());
+    ///     let first = weft::spawn(move || {
+    ///         let _a = a2.lock();
+    ///         weft::yield_now();
+    ///         let _b = b2.lock(); // waits for `second`
+    ///     });
+    ///     let second = weft::spawn(move || {
+    ///         let _b = b.lock();
+    ///         weft::yield_now();
+    ///         let _a = a.lock(); // closes the cycle: this acquire fails
+    ///     });
+    ///     assert!(first.join().is_ok());
+    ///     assert!(second.join().unwrap_err().is_deadlock());
+    /// }).unwrap();
+    /// ```
+    pub fn lock_cycles(mut self, action: LockCycleAction) -> Self {
+        self.lock_cycles = action;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -134,6 +179,7 @@ impl Builder {
             event_capacity: self.event_capacity,
             max_blocking_threads: self.max_blocking_threads,
             stall_threshold: self.stall_threshold,
+            lock_cycles: self.lock_cycles,
         };
         crate::report::install_panic_hook();
         Ok(Runtime {
@@ -250,9 +296,9 @@ impl Runtime {
         match main.join_finished() {
             Some(Ok(v)) => run.map(|()| v),
             Some(Err(task::JoinError::Panicked(p))) => std::panic::resume_unwind(p),
-            Some(Err(e @ task::JoinError::StackOverflow { .. })) => {
-                Err(run.err().unwrap_or(RunError::MainFailed(e)))
-            }
+            Some(Err(
+                e @ (task::JoinError::StackOverflow { .. } | task::JoinError::Deadlock(_)),
+            )) => Err(run.err().unwrap_or(RunError::MainFailed(e))),
             _ => Err(run.err().unwrap_or(RunError::MainCancelled)),
         }
     }
@@ -308,7 +354,8 @@ pub enum RunError {
     /// `block_on`'s main task was cancelled.
     MainCancelled,
     /// `block_on`'s main task ended without a value for another reason: it
-    /// overflowed its stack ([`JoinError::StackOverflow`](task::JoinError::StackOverflow)).
+    /// overflowed its stack ([`JoinError::StackOverflow`](task::JoinError::StackOverflow))
+    /// or was a lock-cycle victim ([`JoinError::Deadlock`](task::JoinError::Deadlock)).
     MainFailed(task::JoinError),
 }
 

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::context::{self, TaskYielder};
+use crate::deadlock::{LockCycle, Victim};
 use crate::park::{self, Reason, Unparker, Wake};
 use crate::scheduler::Core;
 
@@ -216,6 +217,11 @@ pub enum JoinError {
         /// The size of the stack it overflowed, in bytes.
         stack_size: usize,
     },
+    /// The task's lock acquire closed a cycle of tasks waiting for each
+    /// other's locks, and the runtime was built with
+    /// [`LockCycleAction::FailAcquire`](crate::LockCycleAction::FailAcquire):
+    /// the task unwound from that acquire (its guards released their locks).
+    Deadlock(LockCycle),
 }
 
 impl JoinError {
@@ -232,6 +238,11 @@ impl JoinError {
     /// True for [`JoinError::TimedOut`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, JoinError::TimedOut)
+    }
+
+    /// True for [`JoinError::Deadlock`].
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, JoinError::Deadlock(_))
     }
 
     /// True for [`JoinError::StackOverflow`].
@@ -281,6 +292,7 @@ impl fmt::Debug for JoinError {
                 .field("name", name)
                 .field("stack_size", stack_size)
                 .finish(),
+            JoinError::Deadlock(cycle) => f.debug_tuple("Deadlock").field(cycle).finish(),
         }
     }
 }
@@ -301,6 +313,7 @@ impl fmt::Display for JoinError {
                 }
                 write!(f, "overflowed its {} KiB stack", stack_size / 1024)
             }
+            JoinError::Deadlock(cycle) => write!(f, "task was the victim of a {cycle}"),
         }
     }
 }
@@ -379,6 +392,10 @@ where
             match panic::catch_unwind(AssertUnwindSafe(f)) {
                 Ok(v) => Ok(v),
                 Err(p) if p.is::<CancelUnwind>() => Err(JoinError::Cancelled),
+                Err(p) if p.is::<Victim>() => match p.downcast::<Victim>() {
+                    Ok(v) => Err(JoinError::Deadlock(v.0)),
+                    Err(p) => Err(JoinError::Panicked(p)),
+                },
                 Err(p) => {
                     context::with_core("spawn", |core| core.report_panic(p.as_ref()));
                     Err(JoinError::Panicked(p))

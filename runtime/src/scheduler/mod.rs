@@ -162,6 +162,7 @@ impl Core {
             locals: Vec::new(),
             outcome: slot.clone(),
             site,
+            lock_wait: None,
         };
         let index = self.tasks.borrow_mut().insert(entry);
         self.watch.set_label(
@@ -211,6 +212,32 @@ impl Core {
         let id = self.current_id();
         self.with_entry(id, f)
             .expect("the running task has a record")
+    }
+
+    /// The running task, if one is being resumed.
+    #[inline]
+    pub(crate) fn current_task_id(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    /// Records (or clears) the owned lock the running task is about to park on.
+    pub(crate) fn set_lock_wait(&self, lock: Option<Rc<crate::deadlock::LockIdent>>) {
+        self.with_current(|t| t.lock_wait = lock);
+    }
+
+    /// The owned lock `id` is parked on, if it is.
+    pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::deadlock::LockIdent>> {
+        self.with_entry(id, |t| match t.state {
+            State::Parked(_) => t.lock_wait.clone(),
+            _ => None,
+        })
+        .flatten()
+    }
+
+    /// The name of task `id`, if it is alive and has one.
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<String> {
+        self.with_entry(id, |t| t.name.as_deref().map(str::to_owned))
+            .flatten()
     }
 
     pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {

@@ -3,6 +3,7 @@
 use std::panic::Location;
 use std::rc::Rc;
 
+use crate::deadlock::LockIdent;
 use crate::fiber::Fiber;
 use crate::local::Locals;
 use crate::park::{Reason, Wake};
@@ -56,4 +57,6 @@ pub(super) struct TaskEntry {
     pub(super) outcome: Rc<dyn Outcome>,
     /// Where it was spawned.
     pub(super) site: &'static Location<'static>,
+    /// The owned lock it is parked on, for deadlock cycles and reports.
+    pub(super) lock_wait: Option<Rc<LockIdent>>,
 }

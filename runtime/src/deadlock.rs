@@ -1,0 +1,216 @@
+//! Lock cycles, caught the moment they close.
+//!
+//! Owned locks ([`Lock`](crate::sync::Lock), [`RLock`](crate::sync::RLock),
+//! [`Mutex`](crate::sync::Mutex)) carry a [`LockIdent`]: a name (given with
+//! `named`, or the `#[track_caller]` site that created the lock) and the task
+//! that holds it. A `Lock` has no owner in Python's sense (any task may
+//! release it); here its owner is the task that acquired it (or was handed
+//! it), until it is released by anyone.
+//!
+//! When a task is about to park on a held lock, [`wait_for`] follows the
+//! chain: the holder of that lock, the lock that holder is parked on, its
+//! holder, and so on. Coming back to the waiting task is a cycle: none of
+//! these tasks can ever run again, whatever else the runtime is doing. The
+//! cycle is reported at once (`tracing` error and stderr), and in
+//! [`LockCycleAction::FailAcquire`] mode the acquire that closes it unwinds
+//! in the waiting task instead of parking (PostgreSQL's deadlock victim), so
+//! its guards release their locks and the others go on; its join reports
+//! [`JoinError::Deadlock`](crate::JoinError::Deadlock).
+//!
+//! The walk costs one task lookup per link, only when a task is about to
+//! park on a held lock, never on the uncontended path.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
+
+use crate::context;
+use crate::task::TaskId;
+
+/// What the runtime does when a lock cycle closes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockCycleAction {
+    /// Report the cycle (`tracing` error and stderr) and let the tasks wait
+    /// (the default: nothing changes in what the program does).
+    #[default]
+    Report,
+    /// Report it, and make the untimed acquire that closed the cycle unwind
+    /// in its task, which ends with [`JoinError::Deadlock`](crate::JoinError::Deadlock).
+    /// Timed acquires (`acquire_timeout`) are left to their timeout.
+    FailAcquire,
+    /// Do not look for cycles (the idle-time report of `Runtime::run` still
+    /// catches them when nothing else is alive, and still names the lock
+    /// and its holder).
+    Off,
+}
+
+/// Who an owned lock is, and who holds it.
+pub(crate) struct LockIdent {
+    /// `Lock`, `RLock` or `Mutex`.
+    pub(crate) kind: &'static str,
+    /// The name given at construction, if any.
+    pub(crate) name: Option<Cow<'static, str>>,
+    /// Where the lock was created.
+    pub(crate) site: &'static Location<'static>,
+    /// The task that acquired it (or was handed it), while it is held.
+    pub(crate) owner: Cell<Option<TaskId>>,
+}
+
+impl LockIdent {
+    pub(crate) fn new(
+        kind: &'static str,
+        name: Option<Cow<'static, str>>,
+        site: &'static Location<'static>,
+    ) -> Rc<LockIdent> {
+        Rc::new(LockIdent {
+            kind,
+            name,
+            site,
+            owner: Cell::new(None),
+        })
+    }
+
+    /// `Lock 'accounts'` or `Lock created at src/main.rs:3:9`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{} '{name}'", self.kind),
+            None => format!("{} created at {}", self.kind, self.site),
+        }
+    }
+}
+
+/// The running task, if a green thread runs (for owners).
+#[inline]
+pub(crate) fn current_task() -> Option<TaskId> {
+    if context::in_green_thread() {
+        context::try_with_core(|core| core.current_task_id()).flatten()
+    } else {
+        None
+    }
+}
+
+/// One task in a [`LockCycle`].
+#[derive(Debug, Clone)]
+pub struct CycleLink {
+    /// The task.
+    pub task: TaskId,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// The lock it holds that the previous link waits for.
+    pub holds: String,
+    /// The lock it waits for (held by the next link).
+    pub waits_for: String,
+}
+
+/// Tasks waiting for each other's locks in a circle: none can go on.
+#[derive(Debug, Clone)]
+pub struct LockCycle {
+    links: Vec<CycleLink>,
+}
+
+impl LockCycle {
+    /// The tasks in the cycle, starting with the one whose acquire closed
+    /// it; each waits for a lock the next one holds, the last for one the
+    /// first holds.
+    pub fn links(&self) -> &[CycleLink] {
+        &self.links
+    }
+}
+
+impl fmt::Display for LockCycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "deadlock: lock cycle of {} task(s)", self.links.len())?;
+        for l in &self.links {
+            write!(f, "\n  task {}", l.task)?;
+            if let Some(name) = &l.name {
+                write!(f, " '{name}'")?;
+            }
+            write!(f, " holds {} and waits for {}", l.holds, l.waits_for)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LockCycle {}
+
+/// The panic payload a deadlock victim unwinds with.
+pub(crate) struct Victim(pub(crate) LockCycle);
+
+/// Marks the running task as waiting for `lock` (until dropped), after
+/// checking whether that closes a cycle. `timed` waits are never made
+/// victims.
+///
+/// # Panics
+///
+/// Unwinds (with a [`Victim`] payload, no panic hook) when the wait closes a
+/// cycle and the runtime is in [`LockCycleAction::FailAcquire`] mode.
+pub(crate) fn wait_for(lock: &Rc<LockIdent>, timed: bool) -> Waiting {
+    let Some(me) = current_task() else {
+        return Waiting(false);
+    };
+    let action = context::with_core("lock", |core| core.config.lock_cycles);
+    let cycle = match action {
+        LockCycleAction::Off => None,
+        _ => find_cycle(me, lock),
+    };
+    if let Some(cycle) = cycle {
+        context::with_core("lock", |core| core.watch.counters.deadlocks.bump());
+        crate::report::error(&format!("weft: {cycle}"));
+        if action == LockCycleAction::FailAcquire && !timed {
+            std::panic::resume_unwind(Box::new(Victim(cycle)));
+        }
+    }
+    context::with_core("lock", |core| core.set_lock_wait(Some(lock.clone())));
+    Waiting(true)
+}
+
+/// Clears the running task's lock wait when dropped (also on unwind).
+pub(crate) struct Waiting(bool);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.0 {
+            context::with_core("lock", |core| core.set_lock_wait(None));
+        }
+    }
+}
+
+/// Follows holder → awaited lock → holder from `lock`; `Some` if it leads
+/// back to `me`.
+fn find_cycle(me: TaskId, lock: &Rc<LockIdent>) -> Option<LockCycle> {
+    context::with_core("lock", |core| {
+        // (task, the lock it waits for)
+        let mut chain: Vec<(TaskId, Rc<LockIdent>)> = vec![(me, lock.clone())];
+        let limit = core.task_count();
+        loop {
+            let (_, waited) = chain.last().expect("never empty");
+            let holder = waited.owner.get()?;
+            if holder == me {
+                break;
+            }
+            if chain.len() > limit || chain.iter().any(|(t, _)| *t == holder) {
+                return None; // a cycle that does not include `me`: reported when it closed
+            }
+            let next = core.lock_wait_of(holder)?;
+            chain.push((holder, next));
+        }
+        let n = chain.len();
+        let links = (0..n)
+            .map(|i| {
+                let (task, waits) = &chain[i];
+                // What `task` holds: the lock the previous link waits for.
+                let held = &chain[(i + n - 1) % n].1;
+                CycleLink {
+                    task: *task,
+                    name: core.task_name(*task),
+                    holds: held.describe(),
+                    waits_for: waits.describe(),
+                }
+            })
+            .collect();
+        Some(LockCycle { links })
+    })
+}
