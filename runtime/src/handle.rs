@@ -12,6 +12,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::dump::{DumpSlot, TaskDump};
 use crate::io::{Reactor, WAKER_TOKEN};
 use crate::task::{JoinError, TaskId};
 use crate::watch::Watch;
@@ -24,6 +25,8 @@ pub(crate) enum Request {
     Spawn(Job, &'static Location<'static>),
     /// Unpark this park of this task (a `RemoteUnparker`), if still parked.
     Unpark(TaskId, u32),
+    /// Build a task dump and leave it in the slot.
+    Dump(Arc<DumpSlot>),
 }
 
 /// The loop's side of the handles.
@@ -137,6 +140,63 @@ impl Handle {
     /// ```
     pub fn metrics(&self) -> crate::Metrics {
         self.watch.counters.snapshot()
+    }
+
+    /// A handle to the runtime running the calling green thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    pub fn current() -> Handle {
+        crate::context::with_core("Handle::current", |core| {
+            Handle::new(core.remote.clone(), core.watch.clone())
+        })
+    }
+
+    /// Every live task of the runtime: id, name, state, what it waits on
+    /// (which lock and its holder, read/write readiness, sleep until when,
+    /// which queue, join of which task, a bridge), for how long, and where
+    /// it was spawned. Callable from any thread, including a signal-handling
+    /// thread (e.g. on `SIGUSR1`): print it with `eprintln!("{dump}")`.
+    ///
+    /// From another thread it asks the loop, which answers between two
+    /// resumes. If the loop does not answer within 250 ms (a task holds it,
+    /// or it is not running), the dump lists the live tasks by id, name and
+    /// spawn site only ([`TaskDump::complete`] is false), and says which task
+    /// the stall watchdog saw holding the loop. From the runtime's own thread
+    /// it is built at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let dumper = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(50));
+    ///     handle.dump()
+    /// });
+    /// rt.block_on(|| {
+    ///     weft::task::Builder::new().name("napper".into())
+    ///         .spawn(|| weft::sleep(Duration::from_millis(300))).unwrap();
+    /// }).unwrap();
+    /// let dump = dumper.join().unwrap();
+    /// assert!(dump.to_string().contains("'napper': parked on sleep until"), "{dump}");
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        let local = crate::context::try_with_core(|core| {
+            Arc::ptr_eq(&core.watch, &self.watch).then(|| core.dump())
+        });
+        if let Some(Some(dump)) = local {
+            return dump;
+        }
+        let slot = Arc::new(DumpSlot::default());
+        if self.remote.submit(Request::Dump(slot.clone())).is_ok() {
+            if let Some(dump) = slot.wait(std::time::Duration::from_millis(250)) {
+                return dump;
+            }
+        }
+        TaskDump::from_watch(&self.watch)
     }
 
     /// Spawns `f` as a green thread in the runtime and returns a handle this

@@ -13,6 +13,7 @@
 pub mod bridge;
 mod context;
 mod deadlock;
+mod dump;
 mod fiber;
 mod handle;
 mod io;
@@ -32,6 +33,7 @@ mod watch;
 
 pub use bridge::{select, spawn_blocking, PollableQueue, Sender};
 pub use deadlock::{CycleLink, LockCycle, LockCycleAction};
+pub use dump::{DumpedTask, TaskDump, TaskState};
 pub use handle::{Handle, RemoteJoinHandle};
 pub use io::Registration;
 pub use local::LocalKey;

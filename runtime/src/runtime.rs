@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::context;
 use crate::deadlock::LockCycleAction;
+use crate::dump::TaskDump;
 use crate::handle::Handle;
 use crate::metrics::Metrics;
 use crate::scheduler::{Core, DeadlockReport};
@@ -326,6 +327,22 @@ impl Runtime {
     /// ```
     pub fn metrics(&self) -> Metrics {
         self.core.watch.counters.snapshot()
+    }
+
+    /// Every live task: what it waits on, for how long, where it was spawned
+    /// (see [`Handle::dump`], which works from any thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// rt.spawn(|| ());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].state, weft::TaskState::Ready);
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        self.core.dump()
     }
 
     /// Stacks currently mapped by the pool, in use or idle (for diagnostics:

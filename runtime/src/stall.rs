@@ -71,6 +71,7 @@ fn watch_loop(watch: &Watch, threshold: Duration) {
         let v = watch.running.load(Ordering::Relaxed);
         if v != last {
             if reported {
+                watch.set_stalled(None);
                 let held = now - since;
                 watch.counters.longest_resume_ns.raise_shared(nanos(held));
                 report::warn(&format!(
@@ -92,6 +93,7 @@ fn watch_loop(watch: &Watch, threshold: Duration) {
             reported = true;
             watch.counters.stalls.bump_shared();
             who = describe(watch, v as u32);
+            watch.set_stalled(Some((who.clone(), since)));
             report::warn(&format!(
                 "weft: task {who} has held the loop for {held:.2?} without yielding \
                  (stall threshold {threshold:?}); every other task is stalled. \

@@ -6,6 +6,7 @@
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::metrics::Counters;
 
@@ -42,6 +43,9 @@ pub(crate) struct Watch {
     pub(crate) labels: Mutex<Vec<Option<Label>>>,
     /// Set when the runtime is dropped: the watchdog exits.
     pub(crate) closed: AtomicBool,
+    /// The stall in progress, as the watchdog reported it: who holds the
+    /// loop and since when (for dumps the loop cannot answer).
+    pub(crate) stalled: Mutex<Option<(String, Instant)>>,
 }
 
 impl Watch {
@@ -78,5 +82,20 @@ impl Watch {
             .flatten()
             .find(|l| l.serial == serial)
             .cloned()
+    }
+
+    /// Records (or clears) the stall in progress.
+    pub(crate) fn set_stalled(&self, stall: Option<(String, Instant)>) {
+        *self.stalled.lock().unwrap_or_else(|e| e.into_inner()) = stall;
+    }
+
+    /// Every live task's slab index and label.
+    pub(crate) fn labels(&self) -> Vec<(usize, Label)> {
+        let labels = self.labels.lock().unwrap_or_else(|e| e.into_inner());
+        labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, l.clone()?)))
+            .collect()
     }
 }

@@ -11,6 +11,7 @@
 //! across one: `run_task` copies the coroutine's address out of its record,
 //! releases all borrows, resumes it, and puts it back afterwards.
 
+mod dump;
 mod overflow;
 mod parking;
 mod run_loop;
@@ -86,6 +87,10 @@ pub(crate) struct Core {
     stall_watch: bool,
     /// The stall watchdog thread, stopped when the core drops.
     _watchdog: Option<Watchdog>,
+    /// The time at the start of the loop's current turn: parks record it,
+    /// so dumps can say how long a task has waited without a clock read
+    /// per park.
+    now: Cell<std::time::Instant>,
 }
 
 impl Core {
@@ -117,6 +122,7 @@ impl Core {
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
             stall_watch: watchdog.is_some(),
+            now: Cell::new(std::time::Instant::now()),
             _watchdog: watchdog,
             watch,
         })
@@ -163,6 +169,7 @@ impl Core {
             outcome: slot.clone(),
             site,
             lock_wait: None,
+            parked_at: self.now.get(),
         };
         let index = self.tasks.borrow_mut().insert(entry);
         self.watch.set_label(

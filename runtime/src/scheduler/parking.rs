@@ -16,7 +16,11 @@ impl Core {
         self.unwind_if_cancelled();
         let id = self.current_id();
         let seq = self.current_seq.get();
-        self.with_current(|t| t.state = State::Parked(reason));
+        let now = self.now.get();
+        self.with_current(|t| {
+            t.state = State::Parked(reason);
+            t.parked_at = now;
+        });
         self.watch.counters.parks[crate::metrics::park_slot(reason)].bump();
         if let Some(deadline) = deadline {
             let key = self

@@ -152,6 +152,7 @@ impl Core {
     /// One turn of the event side: poll I/O (without blocking when tasks are
     /// ready), take remote requests, fire due timers.
     fn turn(&self) -> Result<(), RunError> {
+        self.now.set(Instant::now());
         let timeout = match self.poll_wait() {
             PollWait::Skip => None,
             PollWait::Now => Some(Some(Duration::ZERO)),
@@ -209,6 +210,7 @@ impl Core {
                 Request::Unpark(task, seq) => {
                     self.unpark(Unparker::new(task, seq), Wake::Unparked);
                 }
+                Request::Dump(slot) => slot.fill(self.dump()),
             }
         }
         *self.remote_batch.borrow_mut() = batch;

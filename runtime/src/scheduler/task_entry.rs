@@ -59,4 +59,6 @@ pub(super) struct TaskEntry {
     pub(super) site: &'static Location<'static>,
     /// The owned lock it is parked on, for deadlock cycles and reports.
     pub(super) lock_wait: Option<Rc<LockIdent>>,
+    /// When its current park began (to the loop's turn), for dumps.
+    pub(super) parked_at: std::time::Instant,
 }
