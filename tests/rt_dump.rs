@@ -43,7 +43,9 @@ fn a_dump_from_another_thread_says_what_every_task_waits_on() {
         let acceptor = named("acceptor", move || drop(listener.accept()));
         let queue = Rc::new(Queue::<u32>::new(0));
         let q = queue.clone();
-        let consumer = named("consumer", move || drop(q.get()));
+        let consumer = named("consumer", move || {
+            let _ = q.get();
+        });
         let joiner = {
             let h = task::Builder::new()
                 .name("sleepy".into())
