@@ -289,6 +289,35 @@ impl<T> RemoteJoinHandle<T> {
         }
     }
 
+    /// Like [`join`](Self::join), but gives up after `timeout` with
+    /// [`JoinError::TimedOut`], leaving the green thread running and the
+    /// handle usable.
+    ///
+    /// # Errors
+    ///
+    /// As for [`join`](Self::join), plus [`JoinError::TimedOut`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let mut h = rt.handle().spawn(|| 1).unwrap();
+    /// // Nobody runs the loop yet.
+    /// assert!(h.join_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    /// rt.run().unwrap();
+    /// assert_eq!(h.join_timeout(Duration::from_secs(5)).unwrap(), 1);
+    /// ```
+    pub fn join_timeout(&mut self, timeout: std::time::Duration) -> Result<T, JoinError> {
+        let result = self.slot.result.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut result, _) = self
+            .slot
+            .done
+            .wait_timeout_while(result, timeout, |r| r.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        result.take().unwrap_or(Err(JoinError::TimedOut))
+    }
+
     /// True once the green thread has ended.
     pub fn is_finished(&self) -> bool {
         self.slot

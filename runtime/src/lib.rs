@@ -28,6 +28,7 @@ mod stall;
 pub mod sync;
 pub mod task;
 mod time;
+mod timeout;
 mod trap;
 mod watch;
 
@@ -45,6 +46,7 @@ pub use stack::{
 };
 pub use task::{current, spawn, yield_now, JoinError, JoinHandle, Task, TaskId};
 pub use time::{sleep, sleep_until};
+pub use timeout::{timeout, Elapsed};
 
 /// True when called from inside a green thread of a running weft runtime.
 pub fn in_green_thread() -> bool {

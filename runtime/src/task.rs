@@ -217,6 +217,9 @@ pub enum JoinError {
         /// The size of the stack it overflowed, in bytes.
         stack_size: usize,
     },
+    /// The join was interrupted ([`JoinHandle::interrupt`] on the joining
+    /// task); the joined task goes on.
+    Interrupted,
     /// The task's lock acquire closed a cycle of tasks waiting for each
     /// other's locks, and the runtime was built with
     /// [`LockCycleAction::FailAcquire`](crate::LockCycleAction::FailAcquire):
@@ -293,6 +296,7 @@ impl fmt::Debug for JoinError {
                 .field("stack_size", stack_size)
                 .finish(),
             JoinError::Deadlock(cycle) => f.debug_tuple("Deadlock").field(cycle).finish(),
+            JoinError::Interrupted => f.write_str("Interrupted"),
         }
     }
 }
@@ -314,6 +318,7 @@ impl fmt::Display for JoinError {
                 write!(f, "overflowed its {} KiB stack", stack_size / 1024)
             }
             JoinError::Deadlock(cycle) => write!(f, "task was the victim of a {cycle}"),
+            JoinError::Interrupted => f.write_str("the join was interrupted"),
         }
     }
 }
@@ -475,11 +480,13 @@ impl<T> JoinHandle<T> {
     fn wait(&self, deadline: Option<Instant>) -> Result<T, JoinError> {
         while !self.slot.done.get() {
             self.slot.waiter.set(Some(Unparker::current()));
-            if park::park_timed(Reason::Join(self.id), deadline) == Wake::TimedOut
-                && !self.slot.done.get()
-            {
+            let wake = park::park_timed(Reason::Join(self.id), deadline);
+            if wake != Wake::Unparked && !self.slot.done.get() {
                 self.slot.waiter.set(None);
-                return Err(JoinError::TimedOut);
+                return Err(match wake {
+                    Wake::Interrupted => JoinError::Interrupted,
+                    _ => JoinError::TimedOut,
+                });
             }
         }
         self.slot
@@ -492,6 +499,57 @@ impl<T> JoinHandle<T> {
     /// The outcome if the task has ended, without parking.
     pub(crate) fn join_finished(self) -> Option<Result<T, JoinError>> {
         self.slot.result.borrow_mut().take()
+    }
+
+    /// Interrupts the task, like Java's `Thread.interrupt`: the wait it is
+    /// parked in now, or its next interruptible one if it is running or
+    /// ready, ends early with an "interrupted" outcome instead of waiting on.
+    /// Interrupting a finished task does nothing. Unlike [`cancel`](Self::cancel)
+    /// nothing unwinds: the task sees an error and decides.
+    ///
+    /// What each wait reports:
+    ///
+    /// - socket and [`Registration`](crate::Registration) I/O: an
+    ///   `io::Error` of kind `Interrupted` (note that std's `read_exact` and
+    ///   `write_all` retry `Interrupted` by convention; plain `read`/`write`
+    ///   and `accept` return it);
+    /// - [`join`](Self::join) / [`join_timeout`](Self::join_timeout):
+    ///   [`JoinError::Interrupted`];
+    /// - [`sleep`](crate::sleep): returns early;
+    /// - the timed waits of the [`sync`](crate::sync) primitives
+    ///   (`acquire_timeout`, `wait_timeout`, `get_timeout`, ...): end as
+    ///   their timeout would (not acquired, `Timeout`);
+    /// - [`park_until`](crate::park::park_until): [`Wake::Interrupted`].
+    ///
+    /// The untimed sync waits (`Lock::lock`, `Condition::wait`, `Queue::get`,
+    /// ...) cannot report it without changing their signatures, so they are
+    /// uninterruptible, like Java's `Lock.lock()`: they wait on, and the
+    /// interrupt stays pending for the next interruptible wait. To bound
+    /// those, use their `_timeout` form or [`weft::timeout`](crate::timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::new().unwrap().block_on(|| {
+    ///     let sleeper = weft::spawn(|| {
+    ///         let start = std::time::Instant::now();
+    ///         weft::sleep(Duration::from_secs(60));
+    ///         start.elapsed()
+    ///     });
+    ///     weft::yield_now();
+    ///     sleeper.interrupt();
+    ///     assert!(sleeper.join().unwrap() < Duration::from_secs(60));
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics outside the runtime's thread while the task is alive.
+    pub fn interrupt(&self) {
+        if !self.is_finished() {
+            context::with_core("JoinHandle::interrupt", |core| core.interrupt(self.id));
+        }
     }
 
     /// Cancels the task: it unwinds at its current suspension point, or at

@@ -178,7 +178,8 @@ pub fn sleep_until(deadline: Instant) {
         crate::yield_now();
         return;
     }
-    while park::park_until(Reason::Sleep, deadline) != park::Wake::TimedOut {}
+    // A stray unpark does not end a sleep; an interrupt does.
+    while park::park_until(Reason::Sleep, deadline) == park::Wake::Unparked {}
 }
 
 #[cfg(test)]

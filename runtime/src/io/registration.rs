@@ -290,6 +290,13 @@ impl<S: Source> Registration<S> {
                     "timed out waiting for the socket",
                 ))
             }
+            Wake::Interrupted => {
+                self.disarm(dir, me);
+                Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "the wait was interrupted (JoinHandle::interrupt)",
+                ))
+            }
         }
     }
 

@@ -170,6 +170,9 @@ impl Core {
             site,
             lock_wait: None,
             parked_at: self.now.get(),
+            interrupt_pending: false,
+            scope: None,
+            scope_armed: false,
         };
         let index = self.tasks.borrow_mut().insert(entry);
         self.watch.set_label(

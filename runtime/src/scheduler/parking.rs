@@ -11,41 +11,108 @@ use crate::park::{Reason, Unparker, Wake};
 use crate::task::{CancelUnwind, TaskId};
 
 impl Core {
+    /// Prepares the running task's park. Returns the park's outcome at once
+    /// (`Wake::Interrupted`) instead when an interrupt is pending.
+    ///
+    /// # Panics
+    ///
+    /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
-    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
+    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) -> Option<Wake> {
         self.unwind_if_cancelled();
         let id = self.current_id();
         let seq = self.current_seq.get();
         let now = self.now.get();
-        self.with_current(|t| {
-            t.state = State::Parked(reason);
-            t.parked_at = now;
+        let (pending, scope) = self.with_current(|t| {
+            let pending = std::mem::take(&mut t.interrupt_pending);
+            if !pending {
+                t.state = State::Parked(reason);
+                t.parked_at = now;
+            }
+            (pending, t.scope)
         });
+        if pending {
+            return Some(Wake::Interrupted);
+        }
+        let mut deadline = deadline;
+        let mut scope_armed = false;
+        if let Some((scope_deadline, scope_id)) = scope {
+            if deadline.is_none_or(|d| scope_deadline <= d) {
+                if scope_deadline <= Instant::now() && !std::thread::panicking() {
+                    self.with_current(|t| t.state = State::Running);
+                    crate::timeout::elapse(scope_id);
+                }
+                deadline = Some(scope_deadline);
+                scope_armed = true;
+            }
+        }
         self.watch.counters.parks[crate::metrics::park_slot(reason)].bump();
-        if let Some(deadline) = deadline {
-            let key = self
-                .timers
-                .borrow_mut()
-                .insert(deadline, Unparker::new(id, seq));
-            self.with_current(|t| t.timer = Some(key));
+        if deadline.is_some() || scope_armed {
+            let key = deadline.map(|d| self.timers.borrow_mut().insert(d, Unparker::new(id, seq)));
+            self.with_current(|t| {
+                t.timer = key;
+                t.scope_armed = scope_armed;
+            });
         }
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
         tracing::trace!(%reason, "park");
+        None
     }
 
+    /// Ends the running task's park and says how it ended.
+    ///
+    /// # Panics
+    ///
+    /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
     pub(crate) fn after_park(&self) -> Wake {
-        let wake = self.with_current(|t| {
+        let (wake, elapsed) = self.with_current(|t| {
             // `unpark` retired the deadline timer (or the heap fired it).
             debug_assert!(t.timer.is_none());
             t.seq = t.seq.wrapping_add(1);
             self.current_seq.set(t.seq);
-            t.wake
+            let elapsed = match (t.wake, std::mem::take(&mut t.scope_armed)) {
+                (Wake::TimedOut, true) => t.scope.map(|(_, id)| id),
+                _ => None,
+            };
+            (t.wake, elapsed)
         });
         self.unwind_if_cancelled();
+        if let Some(scope_id) = elapsed {
+            if !std::thread::panicking() {
+                crate::timeout::elapse(scope_id);
+            }
+        }
         wake
+    }
+
+    /// Interrupts task `id`: ends its park with `Wake::Interrupted`, or
+    /// leaves the interrupt pending for its next one.
+    pub(crate) fn interrupt(&self, id: TaskId) {
+        let parked = self.with_entry(id, |t| match t.state {
+            State::Parked(_) => Some(Unparker::new(id, t.seq)),
+            _ => {
+                t.interrupt_pending = true;
+                None
+            }
+        });
+        tracing::debug!(task = id.serial(), "interrupt");
+        if let Some(u) = parked.flatten() {
+            self.unpark(u, Wake::Interrupted);
+        }
+    }
+
+    /// Marks an interrupt pending for the running task (an uninterruptible
+    /// wait swallowed one and hands it on).
+    pub(crate) fn keep_interrupt(&self) {
+        self.with_current(|t| t.interrupt_pending = true);
+    }
+
+    /// Swaps the running task's `timeout` scope.
+    pub(crate) fn swap_scope(&self, scope: Option<(Instant, u64)>) -> Option<(Instant, u64)> {
+        self.with_current(|t| std::mem::replace(&mut t.scope, scope))
     }
 
     #[inline]
@@ -88,7 +155,7 @@ impl Core {
                 // it may expire in this very turn, and the timer loop must
                 // not pop (and free) a key the task would later remove again.
                 // A timed-out park's entry was already popped.
-                if let (Some(key), Wake::Unparked) = (timer, wake) {
+                if let Some(key) = timer.filter(|_| wake != Wake::TimedOut) {
                     self.timers.borrow_mut().remove(key);
                 }
                 if reason.is_external() {

@@ -61,4 +61,13 @@ pub(super) struct TaskEntry {
     pub(super) lock_wait: Option<Rc<LockIdent>>,
     /// When its current park began (to the loop's turn), for dumps.
     pub(super) parked_at: std::time::Instant,
+    /// `JoinHandle::interrupt` came while it was not parked: its next
+    /// interruptible park returns `Wake::Interrupted` at once.
+    pub(super) interrupt_pending: bool,
+    /// The innermost `weft::timeout` scope's deadline and id (an outer one
+    /// that ends sooner takes its place).
+    pub(super) scope: Option<(std::time::Instant, u64)>,
+    /// Whether the current park's timer is the scope's deadline (so a
+    /// timeout of the park is the scope elapsing).
+    pub(super) scope_armed: bool,
 }

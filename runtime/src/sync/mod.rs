@@ -127,6 +127,6 @@ pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 /// The deadline `timeout` from now; `None` (wait forever) if it overflows.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
