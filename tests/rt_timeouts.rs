@@ -17,7 +17,11 @@ fn barrier_wait_timeout_withdraws_a_lone_arrival_and_passes_a_full_round() {
         let start = Instant::now();
         assert!(barrier.wait_timeout(Duration::from_millis(20)).is_none());
         assert!(start.elapsed() >= Duration::from_millis(15));
-        assert_eq!(barrier.n_waiting(), 0, "the timed-out arrival was withdrawn");
+        assert_eq!(
+            barrier.n_waiting(),
+            0,
+            "the timed-out arrival was withdrawn"
+        );
         let b = barrier.clone();
         let other = spawn(move || b.wait_timeout(Duration::from_secs(30)).is_some());
         yield_now();
@@ -32,7 +36,10 @@ fn queue_join_timeout_says_whether_the_work_got_done() {
     block_on(|| {
         let q = Rc::new(Queue::new(0));
         q.put(1).unwrap();
-        assert!(!q.join_timeout(Duration::from_millis(10)), "nobody did the work");
+        assert!(
+            !q.join_timeout(Duration::from_millis(10)),
+            "nobody did the work"
+        );
         let worker = {
             let q = q.clone();
             spawn(move || {
@@ -43,7 +50,10 @@ fn queue_join_timeout_says_whether_the_work_got_done() {
         };
         assert!(q.join_timeout(Duration::from_secs(30)));
         worker.join().unwrap();
-        assert!(Queue::<u8>::new(0).join_timeout(Duration::ZERO), "nothing unfinished");
+        assert!(
+            Queue::<u8>::new(0).join_timeout(Duration::ZERO),
+            "nothing unfinished"
+        );
     });
 }
 
@@ -64,7 +74,10 @@ fn spawn_blocking_timeout_gives_up_but_the_loop_stays_healthy() {
 fn remote_join_timeout_leaves_the_handle_usable() {
     let rt = Runtime::new().unwrap();
     let mut h = rt.handle().spawn(|| 3).unwrap();
-    assert!(h.join_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    assert!(h
+        .join_timeout(Duration::from_millis(10))
+        .unwrap_err()
+        .is_timeout());
     rt.run().unwrap();
     assert_eq!(h.join_timeout(Duration::from_secs(30)).unwrap(), 3);
 }

@@ -10,8 +10,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::park::Reason;
-
 /// One counter, written by the loop thread only.
 #[derive(Default)]
 pub(crate) struct Counter(AtomicU64);
@@ -80,19 +78,6 @@ pub(crate) struct Counters {
     pub(crate) stalls: Counter,
     pub(crate) stacks_mapped: Counter,
     pub(crate) stacks_pooled: Counter,
-}
-
-/// Index into [`Counters::parks`].
-#[inline]
-pub(crate) fn park_slot(reason: Reason) -> usize {
-    match reason {
-        Reason::Sleep => 0,
-        Reason::Join(_) => 1,
-        Reason::Readable => 2,
-        Reason::Writable => 3,
-        Reason::Bridge(_) => 4,
-        Reason::Primitive(_) => 5,
-    }
 }
 
 impl Counters {
@@ -204,7 +189,7 @@ pub struct Metrics {
     pub stacks_pooled: u64,
 }
 
-/// Parks counted by their [`Reason`].
+/// Parks counted by their [`Reason`](crate::park::Reason).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Parks {

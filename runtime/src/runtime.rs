@@ -6,9 +6,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::context;
-use crate::deadlock::LockCycleAction;
 use crate::dump::TaskDump;
 use crate::handle::Handle;
+use crate::lock_cycle::LockCycleAction;
 use crate::metrics::Metrics;
 use crate::scheduler::{Core, DeadlockReport};
 use crate::stack::{self, DEFAULT_STACK_SIZE};
@@ -182,7 +182,7 @@ impl Builder {
             stall_threshold: self.stall_threshold,
             lock_cycles: self.lock_cycles,
         };
-        crate::report::install_panic_hook();
+        crate::panic_hook::install_panic_hook();
         Ok(Runtime {
             core: Rc::new(Core::new(config)?),
         })

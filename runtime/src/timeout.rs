@@ -15,19 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::context;
+use crate::scheduler::ElapsedUnwind;
 
 /// Scope ids, unique in the process.
 static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
-
-/// The unwind payload of a park whose `timeout` scope elapsed.
-pub(crate) struct ElapsedUnwind(u64);
-
-/// Unwinds the running task out of its park: scope `id` elapsed.
-#[cold]
-pub(crate) fn elapse(id: u64) -> ! {
-    tracing::debug!(scope = id, "timeout elapsed");
-    panic::resume_unwind(Box::new(ElapsedUnwind(id)))
-}
 
 /// The error of [`timeout`]: the deadline passed while the code waited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

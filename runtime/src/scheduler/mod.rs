@@ -42,6 +42,7 @@ use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
 use crate::time::TimerHeap;
 use crate::watch::{Label, Watch};
 
+pub(crate) use parking::ElapsedUnwind;
 pub use shutdown::{BlockedTask, DeadlockReport};
 use task_entry::{State, TaskEntry};
 
@@ -231,12 +232,12 @@ impl Core {
     }
 
     /// Records (or clears) the owned lock the running task is about to park on.
-    pub(crate) fn set_lock_wait(&self, lock: Option<Rc<crate::deadlock::LockIdent>>) {
+    pub(crate) fn set_lock_wait(&self, lock: Option<Rc<crate::lock_cycle::LockIdent>>) {
         self.with_current(|t| t.lock_wait = lock);
     }
 
     /// The owned lock `id` is parked on, if it is.
-    pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::deadlock::LockIdent>> {
+    pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::lock_cycle::LockIdent>> {
         self.with_entry(id, |t| match t.state {
             State::Parked(_) => t.lock_wait.clone(),
             _ => None,

@@ -40,13 +40,13 @@ impl Core {
             if deadline.is_none_or(|d| scope_deadline <= d) {
                 if scope_deadline <= Instant::now() && !std::thread::panicking() {
                     self.with_current(|t| t.state = State::Running);
-                    crate::timeout::elapse(scope_id);
+                    elapse(scope_id);
                 }
                 deadline = Some(scope_deadline);
                 scope_armed = true;
             }
         }
-        self.watch.counters.parks[crate::metrics::park_slot(reason)].bump();
+        self.watch.counters.parks[park_slot(reason)].bump();
         if deadline.is_some() || scope_armed {
             let key = deadline.map(|d| self.timers.borrow_mut().insert(d, Unparker::new(id, seq)));
             self.with_current(|t| {
@@ -82,7 +82,7 @@ impl Core {
         self.unwind_if_cancelled();
         if let Some(scope_id) = elapsed {
             if !std::thread::panicking() {
-                crate::timeout::elapse(scope_id);
+                elapse(scope_id);
             }
         }
         wake
@@ -195,4 +195,27 @@ impl Core {
             self.unpark(u, Wake::Unparked);
         }
     }
+}
+
+/// Index into [`Counters::parks`].
+#[inline]
+fn park_slot(reason: Reason) -> usize {
+    match reason {
+        Reason::Sleep => 0,
+        Reason::Join(_) => 1,
+        Reason::Readable => 2,
+        Reason::Writable => 3,
+        Reason::Bridge(_) => 4,
+        Reason::Primitive(_) => 5,
+    }
+}
+
+/// The unwind payload of a park whose `timeout` scope elapsed.
+pub(crate) struct ElapsedUnwind(pub(crate) u64);
+
+/// Unwinds the running task out of its park: scope `id` elapsed.
+#[cold]
+pub(crate) fn elapse(id: u64) -> ! {
+    tracing::debug!(scope = id, "timeout elapsed");
+    panic::resume_unwind(Box::new(ElapsedUnwind(id)))
 }

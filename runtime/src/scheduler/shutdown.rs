@@ -31,7 +31,7 @@ impl Core {
     /// `Lock 'a' held by task 3 'b'` (or `..., free` when nobody holds it).
     pub(super) fn describe_held(
         &self,
-        lock: &crate::deadlock::LockIdent,
+        lock: &crate::lock_cycle::LockIdent,
         tasks: &slab::Slab<TaskEntry>,
     ) -> String {
         let lock_name = lock.describe();

@@ -3,9 +3,9 @@
 use std::panic::Location;
 use std::rc::Rc;
 
-use crate::deadlock::LockIdent;
 use crate::fiber::Fiber;
 use crate::local::Locals;
+use crate::lock_cycle::LockIdent;
 use crate::park::{Reason, Wake};
 use crate::task::Outcome;
 use crate::time::TimerKey;

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
-use crate::deadlock::{self, LockIdent};
+use crate::deadlock;
+use crate::lock_cycle::LockIdent;
 
 /// Hands out lock ids in creation order (see [`acquire_ordered`](super::acquire_ordered)).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

@@ -11,7 +11,8 @@ use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
 use crate::context;
-use crate::deadlock::{self, LockIdent};
+use crate::deadlock;
+use crate::lock_cycle::LockIdent;
 use crate::park::Unparker;
 use crate::task::TaskId;
 
