@@ -50,6 +50,17 @@ fn child_entry() {
     match child_mode().as_deref() {
         Some("on") => stalling_run(Some(Duration::from_millis(50))),
         Some("off") => stalling_run(None),
+        Some("tracing") => {
+            // A subscriber on this thread (not global): the watchdog thread
+            // reports through the one that built the runtime.
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::WARN)
+                .with_ansi(false)
+                .with_writer(std::io::stdout)
+                .finish();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            stalling_run(Some(Duration::from_millis(50)));
+        }
         _ => {}
     }
 }
@@ -102,4 +113,20 @@ fn longest_ms(stdout: &str) -> u64 {
         .find_map(|l| l.strip_prefix("LONGEST_MS "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no LONGEST_MS in {stdout}"))
+}
+
+#[test]
+fn with_a_subscriber_the_reports_are_tracing_warnings_not_stderr() {
+    let out = run_child("child_entry", "tracing");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let held = stdout
+        .lines()
+        .find(|l| l.contains("has held the loop"))
+        .unwrap_or_else(|| panic!("no warning in\n{stdout}"));
+    assert!(held.contains("WARN"), "{held}");
+    assert!(held.contains("task 'spinner'"), "{held}");
+    assert!(stdout.contains("yielded after"), "{stdout}");
+    assert!(!stderr.contains("held the loop"), "{stderr}");
 }

@@ -5,6 +5,24 @@
 //!
 //! See the `weft` crate documentation for the quick start and the caveats.
 //!
+//! # Faults
+//!
+//! Faults are contained and said out loud:
+//!
+//! - a stack overflow fails only its task ([`JoinError::StackOverflow`];
+//!   a signal handler on an alternate stack returns the coroutine to the
+//!   loop through corosensei's trap support);
+//! - a panic names its green thread (`task 'worker' (#3) panicked at ...`);
+//! - a watchdog thread names a task that holds the loop past
+//!   [`Builder::stall_threshold`], and again when it lets go;
+//! - a cycle of `Lock`/`RLock`/`Mutex` waits is reported the moment it
+//!   closes ([`LockCycleAction`]);
+//! - [`Runtime::metrics`] and [`Handle::metrics`] read cheap counters;
+//!   [`Runtime::dump`] and [`Handle::dump`] (from any thread, e.g. on
+//!   `SIGUSR1`) list every task and what it waits on;
+//! - [`JoinHandle::interrupt`] ends a task's wait with an error, and
+//!   [`timeout`] bounds any block of green code.
+//!
 #![doc = include_str!("docs/scheduling_rules.md")]
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -75,6 +75,9 @@ impl Builder {
 
     /// Default stack size for tasks, in bytes (rounded up to whole pages).
     /// Only touched pages cost memory; the rest is reserved address space.
+    /// A task that overflows its stack fails alone with
+    /// [`JoinError::StackOverflow`](task::JoinError::StackOverflow) (see
+    /// [`task::Builder::stack_size`](crate::task::Builder::stack_size)).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self

@@ -124,6 +124,11 @@ impl Builder {
     }
 
     /// Sets the task's stack size in bytes (rounded up to whole pages).
+    ///
+    /// A task that overflows its stack is stopped there (on Linux x86_64 and
+    /// aarch64): its join reports [`JoinError::StackOverflow`], stderr names
+    /// it, and the other tasks go on. It cannot unwind, so what it owned on
+    /// its stack is leaked; give deep recursion more room here.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
