@@ -488,8 +488,11 @@ impl<T> JoinHandle<T> {
     /// The untimed sync waits (`Lock::lock`, `Condition::wait`, `Queue::get`,
     /// ...) cannot report it without changing their signatures, so they are
     /// uninterruptible, like Java's `Lock.lock()`: they wait on, and the
-    /// interrupt stays pending for the next interruptible wait. To bound
-    /// those, use their `_timeout` form or [`weft::timeout`](crate::timeout).
+    /// interrupt stays pending for the next interruptible wait. The bridge's
+    /// waits (`PollableQueue::get`, `spawn_blocking`, `select`) are not
+    /// interruptible either; there the interrupt is only a spurious wake.
+    /// To bound any of those, use their `_timeout` form or
+    /// [`weft::timeout`](crate::timeout).
     ///
     /// # Examples
     ///

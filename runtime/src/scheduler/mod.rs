@@ -92,6 +92,8 @@ pub(crate) struct Core {
     /// so dumps can say how long a task has waited without a clock read
     /// per park.
     now: Cell<std::time::Instant>,
+    /// Turns taken, to refresh `now` now and then on turns that poll nothing.
+    turns: Cell<u32>,
 }
 
 impl Core {
@@ -124,6 +126,7 @@ impl Core {
             fibers: RefCell::new(FiberPool::default()),
             stall_watch: watchdog.is_some(),
             now: Cell::new(std::time::Instant::now()),
+            turns: Cell::new(0),
             _watchdog: watchdog,
             watch,
         })

@@ -152,7 +152,6 @@ impl Core {
     /// One turn of the event side: poll I/O (without blocking when tasks are
     /// ready), take remote requests, fire due timers.
     fn turn(&self) -> Result<(), RunError> {
-        self.now.set(Instant::now());
         let timeout = match self.poll_wait() {
             PollWait::Skip => None,
             PollWait::Now => Some(Some(Duration::ZERO)),
@@ -181,8 +180,18 @@ impl Core {
                 self.serve_remote();
             }
         }
-        if !self.timers.borrow().is_empty() {
-            let now = Instant::now();
+        // The turn's time, which parks record (for dumps): read when the
+        // turn polled the OS or has timers to fire (it pays for a syscall or
+        // needs the clock anyway), else every 64th turn, so a loop of pure
+        // yields does not pay a clock read per pass.
+        let timers = !self.timers.borrow().is_empty();
+        let turns = self.turns.get().wrapping_add(1);
+        self.turns.set(turns);
+        if timeout.is_some() || timers || turns % 64 == 0 {
+            self.now.set(Instant::now());
+        }
+        if timers {
+            let now = self.now.get();
             loop {
                 let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
                     break;
