@@ -9,9 +9,22 @@ use weft::{task, Runtime};
 
 #[test]
 fn child_entry() {
-    if child_mode().as_deref() != Some("panics") {
-        return;
+    match child_mode().as_deref() {
+        Some("panics") => panics(),
+        Some("custom") => {
+            // A hook of the program's own, set before any runtime: it keeps
+            // every panic, green ones included.
+            std::panic::set_hook(Box::new(|info| eprintln!("CUSTOM HOOK: {info}")));
+            Runtime::new()
+                .unwrap()
+                .block_on(|| weft::spawn(|| panic!("green boom")).join().is_err())
+                .unwrap();
+        }
+        _ => {}
     }
+}
+
+fn panics() {
     let rt = Runtime::new().unwrap();
     rt.block_on(|| {
         let named = task::Builder::new()
@@ -59,4 +72,16 @@ fn panics_name_the_green_thread() {
         !stderr.contains("thread 'child_entry' panicked"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_hook_the_program_set_first_is_respected() {
+    let out = run_child("child_entry", "custom");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("CUSTOM HOOK: ") && stderr.contains("green boom"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("task #2 panicked"), "{stderr}");
 }

@@ -17,15 +17,27 @@ static NOTED: AtomicBool = AtomicBool::new(false);
 /// place of std's `thread 'main' panicked at ...`, and delegates to the hook
 /// that was in place before everywhere else.
 ///
-/// A hook the program sets after the first runtime was built replaces this
-/// one, as with any hook; a hook set before it is kept, but only for panics
-/// outside green threads.
+/// Only std's default hook is replaced this way: if the program had set a
+/// hook of its own before the first runtime was built, that hook keeps
+/// handling every panic, green or not. A hook set afterwards replaces this
+/// one, as with any hook.
 pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
+        // With `previous` taken, the hook in place is std's default: take it
+        // too, and see whether `previous` was that same default.
+        let default = panic::take_hook();
+        #[allow(ambiguous_wide_pointer_comparisons)]
+        let custom = !std::ptr::eq(&*previous, &*default);
+        drop(default);
         panic::set_hook(Box::new(move |info| {
-            match context::try_with_core(|core| core.panicking_task()).flatten() {
+            let green = if custom {
+                None
+            } else {
+                context::try_with_core(|core| core.panicking_task()).flatten()
+            };
+            match green {
                 Some(task) => print_green_panic(&task, info),
                 None => previous(info),
             }
