@@ -47,10 +47,13 @@ impl Core {
             }
         }
         self.watch.counters.parks[park_slot(reason)].bump();
-        if deadline.is_some() || scope_armed {
-            let key = deadline.map(|d| self.timers.borrow_mut().insert(d, Unparker::new(id, seq)));
+        if let Some(deadline) = deadline {
+            let key = self
+                .timers
+                .borrow_mut()
+                .insert(deadline, Unparker::new(id, seq));
             self.with_current(|t| {
-                t.timer = key;
+                t.timer = Some(key);
                 t.scope_armed = scope_armed;
             });
         }
