@@ -24,6 +24,7 @@ use std::rc::Rc;
 
 use crate::context;
 use crate::lock_cycle::{CycleLink, LockCycle, LockCycleAction, LockIdent, Victim};
+use crate::scheduler::Core;
 use crate::task_id::TaskId;
 
 /// The running task, if a green thread runs (for owners).
@@ -45,23 +46,54 @@ pub(crate) fn current_task() -> Option<TaskId> {
 /// Unwinds (with a [`Victim`] payload, no panic hook) when the wait closes a
 /// cycle and the runtime is in [`LockCycleAction::FailAcquire`] mode.
 pub(crate) fn wait_for(lock: &Rc<LockIdent>, timed: bool) -> Waiting {
-    let Some(me) = current_task() else {
+    if !context::in_green_thread() {
         return Waiting(false);
+    }
+    let found = context::try_with_core(|core| {
+        let me = core.current_task_id()?;
+        core.set_lock_wait(Some(lock.clone()));
+        let action = core.config.lock_cycles;
+        if action == LockCycleAction::Off || !closes_cycle(core, me, lock) {
+            return Some(None);
+        }
+        core.watch.counters.deadlocks.bump();
+        Some(Some((describe_cycle(core, me, lock), action)))
+    })
+    .flatten();
+    let Some(found) = found else {
+        return Waiting(false); // no running task: nothing was recorded
     };
-    let action = context::with_core("lock", |core| core.config.lock_cycles);
-    let cycle = match action {
-        LockCycleAction::Off => None,
-        _ => find_cycle(me, lock),
-    };
-    if let Some(cycle) = cycle {
-        context::with_core("lock", |core| core.watch.counters.deadlocks.bump());
+    if let Some((cycle, action)) = found {
         crate::report::error(&format!("weft: {cycle}"));
         if action == LockCycleAction::FailAcquire && !timed {
+            context::with_core("lock", |core| core.set_lock_wait(None));
             std::panic::resume_unwind(Box::new(Victim(cycle)));
         }
     }
-    context::with_core("lock", |core| core.set_lock_wait(Some(lock.clone())));
     Waiting(true)
+}
+
+/// Whether waiting for `lock` leads back to `me` through holders and the
+/// locks they are parked on. Allocates nothing: one task lookup per link,
+/// and usually the first holder is not parked on a lock at all.
+fn closes_cycle(core: &Core, me: TaskId, lock: &Rc<LockIdent>) -> bool {
+    let limit = core.task_count();
+    let Some(mut holder) = lock.owner.get() else {
+        return false;
+    };
+    for _ in 0..=limit {
+        if holder == me {
+            return true;
+        }
+        let Some(next) = core.lock_wait_of(holder) else {
+            return false;
+        };
+        match next.owner.get() {
+            Some(h) => holder = h,
+            None => return false,
+        }
+    }
+    false // a cycle that does not include `me` (reported when it closed)
 }
 
 /// Clears the running task's lock wait when dropped (also on unwind).
@@ -75,23 +107,19 @@ impl Drop for Waiting {
     }
 }
 
-/// Follows holder → awaited lock → holder from `lock`; `Some` if it leads
-/// back to `me`.
-fn find_cycle(me: TaskId, lock: &Rc<LockIdent>) -> Option<LockCycle> {
-    context::with_core("lock", |core| {
+/// The cycle `closes_cycle` found, link by link (the cold path: it allocates).
+fn describe_cycle(core: &Core, me: TaskId, lock: &Rc<LockIdent>) -> LockCycle {
+    {
         // (task, the lock it waits for)
         let mut chain: Vec<(TaskId, Rc<LockIdent>)> = vec![(me, lock.clone())];
         let limit = core.task_count();
         loop {
             let (_, waited) = chain.last().expect("never empty");
-            let holder = waited.owner.get()?;
-            if holder == me {
+            let holder = waited.owner.get().expect("closes_cycle saw an owner");
+            if holder == me || chain.len() > limit {
                 break;
             }
-            if chain.len() > limit || chain.iter().any(|(t, _)| *t == holder) {
-                return None; // a cycle that does not include `me`: reported when it closed
-            }
-            let next = core.lock_wait_of(holder)?;
+            let next = core.lock_wait_of(holder).expect("closes_cycle saw a wait");
             chain.push((holder, next));
         }
         let n = chain.len();
@@ -108,6 +136,6 @@ fn find_cycle(me: TaskId, lock: &Rc<LockIdent>) -> Option<LockCycle> {
                 }
             })
             .collect();
-        Some(LockCycle::new(links))
-    })
+        LockCycle::new(links)
+    }
 }
