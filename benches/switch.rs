@@ -4,7 +4,8 @@
 //! resumes the next ready task: one resume/suspend pair, the same work as the
 //! raw corosensei round trip, plus the ready-queue bookkeeping. Figures are
 //! per `yield_now` call (with 2 tasks, a task's yield-and-come-back is two of
-//! them). Run with `cargo bench --bench switch`.
+//! them). The last pair is the 2-task round trip with the stall watchdog on
+//! and off. Run with `cargo bench --bench switch`.
 
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use corosensei::Coroutine;
 use criterion::{criterion_group, criterion_main, Criterion};
-use weft::{spawn, yield_now, MIN_STACK_SIZE};
+use weft::{spawn, yield_now, Builder, MIN_STACK_SIZE};
 
 fn raw_round_trip(c: &mut Criterion) {
     let mut identity = Coroutine::new(|yielder, mut input: usize| loop {
@@ -32,7 +33,24 @@ fn raw_round_trip(c: &mut Criterion) {
 /// Per `yield_now` call, with `tasks` tasks taking turns (the timing task
 /// and `tasks - 1` partners that yield until told to stop).
 fn yield_round_robin(c: &mut Criterion, tasks: usize) {
-    util::in_green(c, MIN_STACK_SIZE, move |c| {
+    yield_round_robin_on(c, tasks, Builder::new(), "");
+}
+
+/// The same two-task round trip with the stall watchdog on (the default)
+/// and off, side by side: its cost on the loop is one store per resume.
+fn yield_stall_watchdog(c: &mut Criterion) {
+    let on = Builder::new().stall_threshold(Some(weft::DEFAULT_STALL_THRESHOLD));
+    yield_round_robin_on(c, 2, on, "_stall_watchdog_on");
+    yield_round_robin_on(
+        c,
+        2,
+        Builder::new().stall_threshold(None),
+        "_stall_watchdog_off",
+    );
+}
+
+fn yield_round_robin_on(c: &mut Criterion, tasks: usize, rt: Builder, suffix: &'static str) {
+    util::in_green_with(c, rt.stack_size(MIN_STACK_SIZE), move |c| {
         let stop = Rc::new(Cell::new(false));
         let partners: Vec<_> = (1..tasks)
             .map(|_| {
@@ -45,7 +63,7 @@ fn yield_round_robin(c: &mut Criterion, tasks: usize) {
             })
             .collect();
         yield_now(); // every partner has started
-        c.bench_function(&format!("switch/yield_now_{tasks}_tasks"), |b| {
+        c.bench_function(&format!("switch/yield_now_{tasks}_tasks{suffix}"), |b| {
             b.iter_custom(|iters| {
                 // One of our yields lets every partner yield once.
                 let rounds = iters.div_ceil(tasks as u64);
@@ -68,6 +86,7 @@ fn switch(c: &mut Criterion) {
     raw_round_trip(c);
     yield_round_robin(c, 2);
     yield_round_robin(c, 1_000);
+    yield_stall_watchdog(c);
 }
 
 criterion_group! {

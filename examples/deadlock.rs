@@ -73,8 +73,8 @@ fn run_tasks(out: &Out, tasks: Vec<(&str, Body)>) {
 /// Seed 000's `cause_deadlock`, and the two ways out of it.
 fn two_locks(out: Out, variant: Variant) {
     let counter = Rc::new(Cell::new(0));
-    let lock_one = Rc::new(Lock::new());
-    let lock_two = Rc::new(Lock::new());
+    let lock_one = Rc::new(Lock::named("lock_one"));
+    let lock_two = Rc::new(Lock::named("lock_two"));
     let acquire_locks = |first: Rc<Lock>, second: Rc<Lock>, names: (&'static str, &'static str)| {
         let (counter, out) = (counter.clone(), out.clone());
         Box::new(move || {
@@ -110,8 +110,8 @@ fn two_locks(out: Out, variant: Variant) {
 
 /// Seed 003's nested `with acquire(x_lock): with acquire(y_lock):`.
 fn nested(out: Out) {
-    let x_lock = Rc::new(Lock::new());
-    let y_lock = Rc::new(Lock::new());
+    let x_lock = Rc::new(Lock::named("x_lock"));
+    let y_lock = Rc::new(Lock::named("y_lock"));
     let thread = |outer: Rc<Lock>, inner: Rc<Lock>| {
         let out = out.clone();
         Box::new(move || {
@@ -159,8 +159,8 @@ mod tests {
                 "thread #1 waits for lock_two",
                 "thread #2 (reversed) waits for lock_one",
                 "deadlock: 2 task(s) blocked with nothing left to wake them",
-                "  task 1 'thread #1' waits on Lock",
-                "  task 2 'thread #2 (reversed)' waits on Lock",
+                "  task 1 'thread #1' waits on Lock 'lock_two' held by task 2 'thread #2 (reversed)'",
+                "  task 2 'thread #2 (reversed)' waits on Lock 'lock_one' held by task 1 'thread #1'",
             ]
         );
     }

@@ -118,3 +118,13 @@ fn the_closure_may_borrow_its_own_runtime_but_not_run_it_again() {
     assert!(!ran.get());
     assert_eq!(rt.task_count(), 0);
 }
+
+#[test]
+fn a_run_error_goes_into_a_send_sync_box_with_question_mark() {
+    fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        weft::Runtime::new()?.block_on(|| weft::sync::Event::new().wait())?;
+        Ok(())
+    }
+    let err = run().unwrap_err();
+    assert!(err.to_string().contains("deadlock"), "{err}");
+}

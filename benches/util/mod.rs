@@ -18,8 +18,17 @@ const BENCH_STACK: usize = 16 << 20;
 /// Runs `f` with the bench's `Criterion` as the main task of a fresh runtime
 /// (default task stacks: `task_stack`), then hands the `Criterion` back.
 pub fn in_green(c: &mut Criterion, task_stack: usize, f: impl FnOnce(&mut Criterion) + 'static) {
+    in_green_with(c, Runtime::builder().stack_size(task_stack), f);
+}
+
+/// [`in_green`] on a runtime built by `builder` (to compare settings).
+pub fn in_green_with(
+    c: &mut Criterion,
+    builder: weft::Builder,
+    f: impl FnOnce(&mut Criterion) + 'static,
+) {
     let mut owned = std::mem::take(c);
-    let rt = Runtime::builder().stack_size(task_stack).build().unwrap();
+    let rt = builder.build().unwrap();
     let main = weft::task::Builder::new().stack_size(BENCH_STACK);
     let handle = rt
         .spawn_with(main, move || {

@@ -8,21 +8,25 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::dump::{DumpSlot, TaskDump};
 use crate::io::{Reactor, WAKER_TOKEN};
 use crate::task::{JoinError, TaskId};
+use crate::watch::Watch;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// What another OS thread asks of the loop.
 pub(crate) enum Request {
-    /// Spawn this job as a green thread.
-    Spawn(Job),
+    /// Spawn this job as a green thread; the site is the `Handle::spawn` caller.
+    Spawn(Job, &'static Location<'static>),
     /// Unpark this park of this task (a `RemoteUnparker`), if still parked.
     Unpark(TaskId, u32),
+    /// Build a task dump and leave it in the slot.
+    Dump(Arc<DumpSlot>),
 }
 
 /// The loop's side of the handles.
@@ -112,11 +116,87 @@ impl Remote {
 #[derive(Clone)]
 pub struct Handle {
     remote: Arc<Remote>,
+    /// The loop's shared counters and labels (metrics, dumps).
+    watch: Arc<Watch>,
 }
 
 impl Handle {
-    pub(crate) fn new(remote: Arc<Remote>) -> Self {
-        Handle { remote }
+    pub(crate) fn new(remote: Arc<Remote>, watch: Arc<Watch>) -> Self {
+        Handle { remote, watch }
+    }
+
+    /// A snapshot of the runtime's counters, read from this thread without
+    /// involving the loop (shared relaxed atomics; see
+    /// [`Metrics`](crate::Metrics) for how consistent that is).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// rt.block_on(|| weft::yield_now()).unwrap();
+    /// let m = std::thread::spawn(move || handle.metrics()).join().unwrap();
+    /// assert_eq!(m.tasks_finished, 1);
+    /// ```
+    pub fn metrics(&self) -> crate::Metrics {
+        self.watch.counters.snapshot()
+    }
+
+    /// A handle to the runtime running the calling green thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime.
+    pub fn current() -> Handle {
+        crate::context::with_core("Handle::current", |core| {
+            Handle::new(core.remote.clone(), core.watch.clone())
+        })
+    }
+
+    /// Every live task of the runtime: id, name, state, what it waits on
+    /// (which lock and its holder, read/write readiness, sleep until when,
+    /// which queue, join of which task, a bridge), for how long, and where
+    /// it was spawned. Callable from any thread, including a signal-handling
+    /// thread (e.g. on `SIGUSR1`): print it with `eprintln!("{dump}")`.
+    ///
+    /// From another thread it asks the loop, which answers between two
+    /// resumes. If the loop does not answer within 250 ms (a task holds it,
+    /// or it is not running), the dump lists the live tasks by id, name and
+    /// spawn site only ([`TaskDump::complete`] is false), and says which task
+    /// the stall watchdog saw holding the loop. From the runtime's own thread
+    /// it is built at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let dumper = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(50));
+    ///     handle.dump()
+    /// });
+    /// rt.block_on(|| {
+    ///     weft::task::Builder::new().name("napper".into())
+    ///         .spawn(|| weft::sleep(Duration::from_millis(300))).unwrap();
+    /// }).unwrap();
+    /// let dump = dumper.join().unwrap();
+    /// assert!(dump.to_string().contains("'napper': parked on sleep until"), "{dump}");
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        let local = crate::context::try_with_core(|core| {
+            Arc::ptr_eq(&core.watch, &self.watch).then(|| core.dump())
+        });
+        if let Some(Some(dump)) = local {
+            return dump;
+        }
+        let slot = Arc::new(DumpSlot::default());
+        if self.remote.submit(Request::Dump(slot.clone())).is_ok() {
+            if let Some(dump) = slot.wait(std::time::Duration::from_millis(250)) {
+                return dump;
+            }
+        }
+        TaskDump::from_watch(&self.watch)
     }
 
     /// Spawns `f` as a green thread in the runtime and returns a handle this
@@ -125,6 +205,7 @@ impl Handle {
     /// # Errors
     ///
     /// `NotConnected` when the runtime is gone; any error waking its poller.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> io::Result<RemoteJoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -137,11 +218,15 @@ impl Handle {
         let guard = SlotGuard {
             slot: Some(slot.clone()),
         };
-        self.remote.submit(Request::Spawn(Box::new(move || {
-            let mut guard = guard;
-            let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
-            guard.fill(result);
-        })))?;
+        let site = Location::caller();
+        self.remote.submit(Request::Spawn(
+            Box::new(move || {
+                let mut guard = guard;
+                let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
+                guard.fill(result);
+            }),
+            site,
+        ))?;
         Ok(RemoteJoinHandle { slot })
     }
 }
@@ -202,6 +287,35 @@ impl<T> RemoteJoinHandle<T> {
                 .wait(result)
                 .unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Like [`join`](Self::join), but gives up after `timeout` with
+    /// [`JoinError::TimedOut`], leaving the green thread running and the
+    /// handle usable.
+    ///
+    /// # Errors
+    ///
+    /// As for [`join`](Self::join), plus [`JoinError::TimedOut`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::new().unwrap();
+    /// let mut h = rt.handle().spawn(|| 1).unwrap();
+    /// // Nobody runs the loop yet.
+    /// assert!(h.join_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    /// rt.run().unwrap();
+    /// assert_eq!(h.join_timeout(Duration::from_secs(5)).unwrap(), 1);
+    /// ```
+    pub fn join_timeout(&mut self, timeout: std::time::Duration) -> Result<T, JoinError> {
+        let result = self.slot.result.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut result, _) = self
+            .slot
+            .done
+            .wait_timeout_while(result, timeout, |r| r.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        result.take().unwrap_or(Err(JoinError::TimedOut))
     }
 
     /// True once the green thread has ended.

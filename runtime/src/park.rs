@@ -62,11 +62,15 @@ impl fmt::Display for Reason {
 
 /// How a park ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Wake {
     /// [`Unparker::unpark`] was called for this park.
     Unparked,
     /// The deadline passed first.
     TimedOut,
+    /// [`JoinHandle::interrupt`](crate::JoinHandle::interrupt) ended it (or
+    /// an interrupt was pending, and the park did not happen).
+    Interrupted,
 }
 
 /// Wakes one particular park of one green thread.
@@ -129,7 +133,10 @@ impl Unparker {
 ///
 /// Take `Unparker::current()` first and store it where the waker will look.
 /// If the task is cancelled while parked, this unwinds (destructors run) and
-/// the task's `join` reports `JoinError::Cancelled`.
+/// the task's `join` reports `JoinError::Cancelled`. It also returns early,
+/// without a wake, when the task is interrupted
+/// ([`JoinHandle::interrupt`](crate::JoinHandle::interrupt)); use
+/// [`park_until`], which says how the park ended, to tell.
 ///
 /// # Panics
 ///
@@ -156,7 +163,9 @@ pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
     // One look at the thread-local for both halves: the core outlives the
     // switch (it runs the loop that resumes this task).
     context::with_core("park", |core| {
-        core.before_park(reason, deadline);
+        if let Some(wake) = core.before_park(reason, deadline) {
+            return wake;
+        }
         context::suspend("park");
         core.after_park()
     })

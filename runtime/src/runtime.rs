@@ -3,9 +3,13 @@
 use std::fmt;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::context;
+use crate::dump::TaskDump;
 use crate::handle::Handle;
+use crate::lock_cycle::LockCycleAction;
+use crate::metrics::Metrics;
 use crate::scheduler::{Core, DeadlockReport};
 use crate::stack::{self, DEFAULT_STACK_SIZE};
 use crate::task::{self, JoinHandle};
@@ -21,6 +25,10 @@ pub(crate) struct Config {
     pub(crate) event_capacity: usize,
     /// OS threads in the `spawn_blocking` worker pool, at most.
     pub(crate) max_blocking_threads: usize,
+    /// How long one resume may hold the loop before the watchdog says so.
+    pub(crate) stall_threshold: Option<Duration>,
+    /// What to do when a lock cycle closes.
+    pub(crate) lock_cycles: LockCycleAction,
 }
 
 /// Configures a [`Runtime`].
@@ -37,7 +45,14 @@ pub struct Builder {
     fairness: u32,
     event_capacity: usize,
     max_blocking_threads: usize,
+    stall_threshold: Option<Duration>,
+    lock_cycles: LockCycleAction,
 }
+
+/// The default stall threshold: gevent's `max_blocking_time` (0.1 s). Far
+/// above any healthy resume (microseconds) and below what a user of a
+/// network service notices as a hang.
+pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(100);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -46,6 +61,8 @@ impl Default for Builder {
             fairness: 64,
             event_capacity: 1024,
             max_blocking_threads: 64,
+            stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            lock_cycles: LockCycleAction::Report,
         }
     }
 }
@@ -58,6 +75,9 @@ impl Builder {
 
     /// Default stack size for tasks, in bytes (rounded up to whole pages).
     /// Only touched pages cost memory; the rest is reserved address space.
+    /// A task that overflows its stack fails alone with
+    /// [`JoinError::StackOverflow`](task::JoinError::StackOverflow) (see
+    /// [`task::Builder::stack_size`](crate::task::Builder::stack_size)).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -82,6 +102,74 @@ impl Builder {
         self
     }
 
+    /// How long one task may hold the loop (run without reaching a
+    /// suspension point) before a watchdog thread reports it, naming the task
+    /// and its spawn site; it reports again, with the total, when the task
+    /// lets go. `None` turns the watchdog off. Default:
+    /// [`DEFAULT_STALL_THRESHOLD`] (100 ms).
+    ///
+    /// The watchdog samples four times per threshold, so durations are
+    /// measured to a quarter threshold. Reports are `tracing` `warn` events
+    /// (through the subscriber that is the default on the thread calling
+    /// [`build`](Self::build)), or lines on stderr when that subscriber does
+    /// not take them. The loop's cost is one relaxed store per resume.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Builder::new()
+    ///     .stall_threshold(Some(Duration::from_millis(20)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(|| std::thread::sleep(Duration::from_millis(100))).unwrap(); // reported
+    /// assert_eq!(rt.metrics().stalls, 1);
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.stall_threshold = threshold.map(|t| t.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// What happens when tasks close a cycle of owned locks (`Lock`,
+    /// `RLock`, `Mutex`), detected the moment the last of them parks,
+    /// whatever else the runtime is doing. Default:
+    /// [`LockCycleAction::Report`] (a `tracing` error and a line on stderr
+    /// naming every task, the lock it holds and the one it waits for).
+    /// [`LockCycleAction::FailAcquire`] also makes the acquire that closed
+    /// the cycle unwind in its task (its join says
+    /// [`JoinError::Deadlock`](task::JoinError::Deadlock)), so its guards
+    /// release their locks and the others go on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use weft::sync::Lock;
+    /// use weft::LockCycleAction;
+    ///
+    /// let rt = weft::Builder::new().lock_cycles(LockCycleAction::FailAcquire).build().unwrap();
+    /// rt.block_on(|| {
+    ///     let (a, b) = (Rc::new(Lock::named("a")), Rc::new(Lock::named("b")));
+    ///     let (a2, b2) = (a.clone(), b.clone());
+    ///     let first = weft::spawn(move || {
+    ///         let _a = a2.lock();
+    ///         weft::yield_now();
+    ///         let _b = b2.lock(); // waits for `second`
+    ///     });
+    ///     let second = weft::spawn(move || {
+    ///         let _b = b.lock();
+    ///         weft::yield_now();
+    ///         let _a = a.lock(); // closes the cycle: this acquire fails
+    ///     });
+    ///     assert!(first.join().is_ok());
+    ///     assert!(second.join().unwrap_err().is_deadlock());
+    /// }).unwrap();
+    /// ```
+    pub fn lock_cycles(mut self, action: LockCycleAction) -> Self {
+        self.lock_cycles = action;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -94,7 +182,10 @@ impl Builder {
             fairness: self.fairness,
             event_capacity: self.event_capacity,
             max_blocking_threads: self.max_blocking_threads,
+            stall_threshold: self.stall_threshold,
+            lock_cycles: self.lock_cycles,
         };
+        crate::panic_hook::install_panic_hook();
         Ok(Runtime {
             core: Rc::new(Core::new(config)?),
         })
@@ -139,6 +230,7 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics if no stack can be mapped; use [`Runtime::spawn_with`] for the error.
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + 'static,
@@ -153,12 +245,13 @@ impl Runtime {
     /// # Errors
     ///
     /// As for [`task::Builder::spawn`](crate::task::Builder::spawn).
+    #[track_caller]
     pub fn spawn_with<F, T>(&self, builder: task::Builder, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        self.core.spawn(builder, f)
+        self.core.spawn(builder, std::panic::Location::caller(), f)
     }
 
     /// Runs tasks until no non-daemon task is left, then unwinds the daemons.
@@ -208,10 +301,15 @@ impl Runtime {
     ///
     /// As for [`Runtime::run`].
     ///
+    /// [`RunError::MainOverflowed`] when `f` overflowed its stack (the other
+    /// tasks still ran to the end); [`RunError::MainDeadlocked`] when it was
+    /// the victim of a lock cycle.
+    ///
     /// # Panics
     ///
     /// If `f` panics, the panic resumes here once the other tasks are done.
     /// Panics if called from inside a green thread (runtimes do not nest).
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> Result<T, RunError>
     where
         F: FnOnce() -> T,
@@ -248,10 +346,11 @@ impl Runtime {
         // only through `out`, which is read after all of this.
         let main =
             unsafe { std::mem::transmute::<Box<dyn FnOnce() + '_>, Box<dyn FnOnce()>>(main) };
+        let site = std::panic::Location::caller();
         let joined: Result<_, RunError> = context::enter(&self.core, || {
             let main = self
                 .core
-                .spawn(task::Builder::new().name("main".into()), main)
+                .spawn(task::Builder::new().name("main".into()), site, main)
                 .map_err(RunError::Io)?;
             let reap = Reap(&self.core);
             let run = self.core.run();
@@ -262,18 +361,55 @@ impl Runtime {
         match main {
             Some(Ok(())) => run.map(|()| out.expect("the main task stored its value")),
             Some(Err(task::JoinError::Panicked(p))) => std::panic::resume_unwind(p),
+            Some(Err(task::JoinError::StackOverflow { name, stack_size })) => Err(run
+                .err()
+                .unwrap_or(RunError::MainOverflowed { name, stack_size })),
+            Some(Err(task::JoinError::Deadlock(cycle))) => {
+                Err(run.err().unwrap_or(RunError::MainDeadlocked(cycle)))
+            }
             _ => Err(run.err().unwrap_or(RunError::MainCancelled)),
         }
     }
 
     /// A `Send + Clone` handle other OS threads use to spawn tasks here.
     pub fn handle(&self) -> Handle {
-        Handle::new(self.core.remote.clone())
+        Handle::new(self.core.remote.clone(), self.core.watch.clone())
     }
 
     /// Tasks alive in this runtime (for diagnostics).
     pub fn task_count(&self) -> usize {
         self.core.task_count()
+    }
+
+    /// A snapshot of the runtime's counters (see [`Metrics`]). Cheap: it
+    /// reads relaxed atomics, and works before, during (from a task) and
+    /// after a run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// rt.block_on(|| weft::sleep(std::time::Duration::from_millis(1))).unwrap();
+    /// assert_eq!(rt.metrics().parks.sleep, 1);
+    /// ```
+    pub fn metrics(&self) -> Metrics {
+        self.core.watch.counters.snapshot()
+    }
+
+    /// Every live task: what it waits on, for how long, where it was spawned
+    /// (see [`Handle::dump`], which works from any thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = weft::Runtime::new().unwrap();
+    /// rt.spawn(|| ());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].state, weft::TaskState::Ready);
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        self.core.dump()
     }
 
     /// Stacks currently mapped by the pool, in use or idle (for diagnostics:
@@ -301,6 +437,19 @@ pub enum RunError {
     Io(io::Error),
     /// `block_on`'s main task was cancelled.
     MainCancelled,
+    /// `block_on`'s main task overflowed its stack and was stopped there, as
+    /// [`JoinError::StackOverflow`](task::JoinError::StackOverflow) says of a
+    /// spawned task. (Not a `JoinError` inside: `RunError` stays `Send` and
+    /// `Sync`, so `?` turns it into `Box<dyn Error + Send + Sync>`.)
+    MainOverflowed {
+        /// The task's name (`main`).
+        name: Option<String>,
+        /// The size of the stack it overflowed, in bytes.
+        stack_size: usize,
+    },
+    /// `block_on`'s main task was the victim of a lock cycle
+    /// ([`LockCycleAction::FailAcquire`](crate::LockCycleAction::FailAcquire)).
+    MainDeadlocked(crate::LockCycle),
 }
 
 impl fmt::Display for RunError {
@@ -309,6 +458,21 @@ impl fmt::Display for RunError {
             RunError::Deadlock(r) => write!(f, "{r}"),
             RunError::Io(e) => write!(f, "the runtime's poller failed: {e}"),
             RunError::MainCancelled => f.write_str("the block_on task was cancelled"),
+            RunError::MainOverflowed { name, stack_size } => write!(
+                f,
+                "the block_on task failed: {}",
+                task::JoinError::StackOverflow {
+                    name: name.clone(),
+                    stack_size: *stack_size
+                }
+            ),
+            RunError::MainDeadlocked(cycle) => {
+                write!(
+                    f,
+                    "the block_on task failed: {}",
+                    task::JoinError::Deadlock(cycle.clone())
+                )
+            }
         }
     }
 }

@@ -63,6 +63,8 @@ pub(crate) struct StackPool {
     limit: usize,
     /// Stacks ever mapped and not yet unmapped (for tests and stats).
     mapped: usize,
+    /// Stacks idle in `free` (kept, so stats need no scan).
+    idle: usize,
 }
 
 /// A pooled stack: corosensei's mmap stack with its guard page.
@@ -74,6 +76,7 @@ impl StackPool {
             free: Vec::new(),
             limit: DEFAULT_POOL_LIMIT,
             mapped: 0,
+            idle: 0,
         }
     }
 
@@ -82,6 +85,7 @@ impl StackPool {
     pub(crate) fn take(&mut self, size: usize) -> io::Result<Stack> {
         if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
             if let Some(stack) = list.pop() {
+                self.idle -= 1;
                 return Ok(stack);
             }
         }
@@ -114,9 +118,15 @@ impl StackPool {
     pub(crate) fn put(&mut self, size: usize, stack: Stack) {
         let limit = self.limit;
         match self.free.iter_mut().find(|(s, _)| *s == size) {
-            Some((_, list)) if list.len() < limit => list.push(stack),
+            Some((_, list)) if list.len() < limit => {
+                list.push(stack);
+                self.idle += 1;
+            }
             Some(_) => self.mapped -= 1,
-            None => self.free.push((size, vec![stack])),
+            None => {
+                self.free.push((size, vec![stack]));
+                self.idle += 1;
+            }
         }
     }
 
@@ -126,9 +136,14 @@ impl StackPool {
     }
 
     /// Stacks idle in the pool.
-    #[cfg(test)]
     pub(crate) fn idle(&self) -> usize {
-        self.free.iter().map(|(_, l)| l.len()).sum()
+        self.idle
+    }
+
+    /// Unmaps a stack instead of pooling it: one a task overflowed.
+    pub(crate) fn discard(&mut self, stack: Stack) {
+        drop(stack);
+        self.mapped -= 1;
     }
 }
 

@@ -4,56 +4,16 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::context::{self, TaskYielder};
+use crate::lock_cycle::{LockCycle, Victim};
 use crate::park::{self, Reason, Unparker, Wake};
 use crate::scheduler::Core;
 
-/// Identifies a green thread within its runtime.
-///
-/// Displayed as the task's spawn number (1 for the first task a runtime
-/// spawns). Ids are not reused while the runtime lives.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId {
-    /// Slot in the runtime's task slab.
-    index: u32,
-    /// Spawn number: tells a task from a later one in the same slot.
-    serial: u32,
-}
-
-impl TaskId {
-    pub(crate) fn from_parts(index: u32, serial: u32) -> Self {
-        TaskId { index, serial }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self.index as usize
-    }
-
-    pub(crate) fn serial(self) -> u32 {
-        self.serial
-    }
-
-    /// The task's spawn number within its runtime, starting at 1.
-    pub fn as_u32(self) -> u32 {
-        self.serial
-    }
-}
-
-impl fmt::Debug for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskId({})", self.serial)
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.serial)
-    }
-}
+pub use crate::task_id::TaskId;
 
 /// A handle to the running green thread, from [`current`].
 #[derive(Clone, Debug)]
@@ -132,12 +92,14 @@ pub fn yield_now() {
 /// }).unwrap();
 /// ```
 #[inline]
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    context::with_core("spawn", |core| core.spawn(Builder::new(), f))
+    let site = Location::caller();
+    context::with_core("spawn", |core| core.spawn(Builder::new(), site, f))
         .unwrap_or_else(|e| panic!("weft::spawn: {e}"))
 }
 
@@ -162,6 +124,11 @@ impl Builder {
     }
 
     /// Sets the task's stack size in bytes (rounded up to whole pages).
+    ///
+    /// A task that overflows its stack is stopped there (on Linux x86_64 and
+    /// aarch64): its join reports [`JoinError::StackOverflow`], stderr names
+    /// it, and the other tasks go on. It cannot unwind, so what it owned on
+    /// its stack is leaked; give deep recursion more room here.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
@@ -185,12 +152,14 @@ impl Builder {
     /// # Panics
     ///
     /// Panics when called outside a runtime.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        context::with_core("task::Builder::spawn", |core| core.spawn(self, f))
+        let site = Location::caller();
+        context::with_core("task::Builder::spawn", |core| core.spawn(self, site, f))
     }
 }
 
@@ -203,6 +172,23 @@ pub enum JoinError {
     Cancelled,
     /// `join_timeout` gave up; the task is still running.
     TimedOut,
+    /// The task overflowed its stack and was stopped there. It could not
+    /// unwind: what it owned through its stack was leaked (see
+    /// [`Builder::stack_size`] to give it more room).
+    StackOverflow {
+        /// The task's name, if it had one.
+        name: Option<String>,
+        /// The size of the stack it overflowed, in bytes.
+        stack_size: usize,
+    },
+    /// The join was interrupted ([`JoinHandle::interrupt`] on the joining
+    /// task); the joined task goes on.
+    Interrupted,
+    /// The task's lock acquire closed a cycle of tasks waiting for each
+    /// other's locks, and the runtime was built with
+    /// [`LockCycleAction::FailAcquire`](crate::LockCycleAction::FailAcquire):
+    /// the task unwound from that acquire (its guards released their locks).
+    Deadlock(LockCycle),
 }
 
 impl JoinError {
@@ -219,6 +205,16 @@ impl JoinError {
     /// True for [`JoinError::TimedOut`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, JoinError::TimedOut)
+    }
+
+    /// True for [`JoinError::Deadlock`].
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, JoinError::Deadlock(_))
+    }
+
+    /// True for [`JoinError::StackOverflow`].
+    pub fn is_stack_overflow(&self) -> bool {
+        matches!(self, JoinError::StackOverflow { .. })
     }
 
     /// The panic message, when the payload is a string.
@@ -258,6 +254,13 @@ impl fmt::Debug for JoinError {
             },
             JoinError::Cancelled => f.write_str("Cancelled"),
             JoinError::TimedOut => f.write_str("TimedOut"),
+            JoinError::StackOverflow { name, stack_size } => f
+                .debug_struct("StackOverflow")
+                .field("name", name)
+                .field("stack_size", stack_size)
+                .finish(),
+            JoinError::Deadlock(cycle) => f.debug_tuple("Deadlock").field(cycle).finish(),
+            JoinError::Interrupted => f.write_str("Interrupted"),
         }
     }
 }
@@ -271,11 +274,28 @@ impl fmt::Display for JoinError {
             },
             JoinError::Cancelled => f.write_str("task was cancelled"),
             JoinError::TimedOut => f.write_str("timed out waiting for the task"),
+            JoinError::StackOverflow { name, stack_size } => {
+                f.write_str("task ")?;
+                if let Some(name) = name {
+                    write!(f, "'{name}' ")?;
+                }
+                write!(f, "overflowed its {} KiB stack", stack_size / 1024)
+            }
+            JoinError::Deadlock(cycle) => write!(f, "task was the victim of a {cycle}"),
+            JoinError::Interrupted => f.write_str("the join was interrupted"),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+/// How a task's body ended, for the counters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum End {
+    Returned,
+    Panicked,
+    Cancelled,
+}
 
 /// The panic payload a cancelled task unwinds with.
 pub(crate) struct CancelUnwind;
@@ -308,6 +328,21 @@ impl<T> JoinSlot<T> {
     }
 }
 
+/// A task's join slot with its value type erased: how the loop ends a task
+/// whose body cannot finish on its own (a stack overflow).
+pub(crate) trait Outcome {
+    /// Completes the join with `error`, unless the task already ended.
+    fn fail(&self, error: JoinError);
+}
+
+impl<T> Outcome for JoinSlot<T> {
+    fn fail(&self, error: JoinError) {
+        if !self.done.get() {
+            self.complete(Err(error));
+        }
+    }
+}
+
 /// The body every coroutine runs: installs the yielder, runs `f` under
 /// `catch_unwind`, drops the task's locals in green context, and publishes
 /// the outcome.
@@ -326,12 +361,22 @@ where
             match panic::catch_unwind(AssertUnwindSafe(f)) {
                 Ok(v) => Ok(v),
                 Err(p) if p.is::<CancelUnwind>() => Err(JoinError::Cancelled),
+                Err(p) if p.is::<Victim>() => match p.downcast::<Victim>() {
+                    Ok(v) => Err(JoinError::Deadlock(v.0)),
+                    Err(p) => Err(JoinError::Panicked(p)),
+                },
                 Err(p) => {
                     context::with_core("spawn", |core| core.report_panic(p.as_ref()));
                     Err(JoinError::Panicked(p))
                 }
             }
         };
+        let end = match &result {
+            Ok(_) => End::Returned,
+            Err(JoinError::Cancelled) => End::Cancelled,
+            Err(_) => End::Panicked,
+        };
+        context::with_core("task end", |core| core.count_end(end));
         // A panicking task-local destructor must not escape into the loop.
         if let Err(p) = panic::catch_unwind(crate::local::drop_current_locals) {
             context::with_core("task end", |core| core.report_panic(p.as_ref()));
@@ -399,11 +444,13 @@ impl<T> JoinHandle<T> {
     fn wait(&self, deadline: Option<Instant>) -> Result<T, JoinError> {
         while !self.slot.done.get() {
             self.slot.waiter.set(Some(Unparker::current()));
-            if park::park_timed(Reason::Join(self.id), deadline) == Wake::TimedOut
-                && !self.slot.done.get()
-            {
+            let wake = park::park_timed(Reason::Join(self.id), deadline);
+            if wake != Wake::Unparked && !self.slot.done.get() {
                 self.slot.waiter.set(None);
-                return Err(JoinError::TimedOut);
+                return Err(match wake {
+                    Wake::Interrupted => JoinError::Interrupted,
+                    _ => JoinError::TimedOut,
+                });
             }
         }
         self.slot
@@ -416,6 +463,60 @@ impl<T> JoinHandle<T> {
     /// The outcome if the task has ended, without parking.
     pub(crate) fn join_finished(self) -> Option<Result<T, JoinError>> {
         self.slot.result.borrow_mut().take()
+    }
+
+    /// Interrupts the task, like Java's `Thread.interrupt`: the wait it is
+    /// parked in now, or its next interruptible one if it is running or
+    /// ready, ends early with an "interrupted" outcome instead of waiting on.
+    /// Interrupting a finished task does nothing. Unlike [`cancel`](Self::cancel)
+    /// nothing unwinds: the task sees an error and decides.
+    ///
+    /// What each wait reports:
+    ///
+    /// - socket and [`Registration`](crate::Registration) I/O: an
+    ///   `io::Error` of kind `Interrupted` (note that std's `read_exact` and
+    ///   `write_all` retry `Interrupted` by convention; plain `read`/`write`
+    ///   and `accept` return it);
+    /// - [`join`](Self::join) / [`join_timeout`](Self::join_timeout):
+    ///   [`JoinError::Interrupted`];
+    /// - [`sleep`](crate::sleep): returns early;
+    /// - the timed waits of the [`sync`](crate::sync) primitives
+    ///   (`acquire_timeout`, `wait_timeout`, `get_timeout`, ...): end as
+    ///   their timeout would (not acquired, `Timeout`);
+    /// - [`park_until`](crate::park::park_until): [`Wake::Interrupted`].
+    ///
+    /// The untimed sync waits (`Lock::lock`, `Condition::wait`, `Queue::get`,
+    /// ...) cannot report it without changing their signatures, so they are
+    /// uninterruptible, like Java's `Lock.lock()`: they wait on, and the
+    /// interrupt stays pending for the next interruptible wait. The bridge's
+    /// waits (`PollableQueue::get`, `spawn_blocking`, `select`) are not
+    /// interruptible either; there the interrupt is only a spurious wake.
+    /// To bound any of those, use their `_timeout` form or
+    /// [`weft::timeout`](crate::timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::new().unwrap().block_on(|| {
+    ///     let sleeper = weft::spawn(|| {
+    ///         let start = std::time::Instant::now();
+    ///         weft::sleep(Duration::from_secs(60));
+    ///         start.elapsed()
+    ///     });
+    ///     weft::yield_now();
+    ///     sleeper.interrupt();
+    ///     assert!(sleeper.join().unwrap() < Duration::from_secs(60));
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics outside the runtime's thread while the task is alive.
+    pub fn interrupt(&self) {
+        if !self.is_finished() {
+            context::with_core("JoinHandle::interrupt", |core| core.interrupt(self.id));
+        }
     }
 
     /// Cancels the task: it unwinds at its current suspension point, or at

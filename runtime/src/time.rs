@@ -53,6 +53,11 @@ impl TimerHeap {
         self.heap.first().map(|&k| self.entries[k].deadline)
     }
 
+    /// When the timer `key` fires, if it is still set.
+    pub(crate) fn deadline_of(&self, key: TimerKey) -> Option<Instant> {
+        self.entries.get(key).map(|e| e.deadline)
+    }
+
     pub(crate) fn insert(&mut self, deadline: Instant, unparker: Unparker) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -173,7 +178,8 @@ pub fn sleep_until(deadline: Instant) {
         crate::yield_now();
         return;
     }
-    while park::park_until(Reason::Sleep, deadline) != park::Wake::TimedOut {}
+    // A stray unpark does not end a sleep; an interrupt does.
+    while park::park_until(Reason::Sleep, deadline) == park::Wake::Unparked {}
 }
 
 #[cfg(test)]

@@ -185,3 +185,22 @@ pub fn poll_readable(fd: RawFd, timeout: Duration) -> bool {
     let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
     n == 1 && pfd.revents & libc::POLLIN != 0
 }
+
+/// Runs this test binary again, in a child process, with only the test
+/// `entry` selected and `WEFT_CHILD=mode` set, and returns what it did.
+/// The entry test does its work only when it sees the variable (see
+/// [`child_mode`]), so faults that end a process can be tested.
+pub fn run_child(entry: &str, mode: &str) -> std::process::Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    std::process::Command::new(exe)
+        .args([entry, "--exact", "--nocapture", "--test-threads=1"])
+        .env("WEFT_CHILD", mode)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the child test process runs")
+}
+
+/// The mode a [`run_child`] parent asked for, or `None` in a normal run.
+pub fn child_mode() -> Option<String> {
+    std::env::var("WEFT_CHILD").ok()
+}

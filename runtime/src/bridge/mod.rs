@@ -73,4 +73,4 @@ pub use pollable_queue::PollableQueue;
 pub use ready_set::{ReadyIter, ReadySet, MAX_SOURCES};
 pub use select::{select, select_timeout, try_select, Selectable};
 pub use sender::Sender;
-pub use spawn_blocking::spawn_blocking;
+pub use spawn_blocking::{spawn_blocking, spawn_blocking_timeout};

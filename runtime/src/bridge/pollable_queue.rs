@@ -254,7 +254,9 @@ impl<T> PollableQueue<T> {
         let wake = park::park_timed(Reason::Bridge("PollableQueue"), deadline);
         self.consumer.set(None);
         self.disarm(me);
-        wake == Wake::Unparked
+        // An interrupt is a spurious wake here: bridge waits are not
+        // interruptible (`JoinHandle::interrupt`).
+        wake != Wake::TimedOut
     }
 
     /// Leaves `waiter` where the read end's next readiness finds it.

@@ -41,6 +41,42 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    spawn_blocking_until(f, None)
+}
+
+/// Like [`spawn_blocking`], but the green thread waits at most `timeout`
+/// for the result. On timeout `f` keeps running on its worker (a thread
+/// cannot be stopped) and its value is dropped when it returns.
+///
+/// # Errors
+///
+/// As for [`spawn_blocking`], plus [`JoinError::TimedOut`] when `timeout`
+/// passed first.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// weft::Runtime::new().unwrap().block_on(|| {
+///     let slow = weft::bridge::spawn_blocking_timeout(Duration::from_millis(10), || {
+///         std::thread::sleep(Duration::from_millis(200));
+///     });
+///     assert!(slow.unwrap_err().is_timeout());
+/// }).unwrap();
+/// ```
+pub fn spawn_blocking_timeout<F, T>(timeout: std::time::Duration, f: F) -> Result<T, JoinError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_blocking_until(f, crate::sync::deadline_after(timeout))
+}
+
+fn spawn_blocking_until<F, T>(f: F, deadline: Option<std::time::Instant>) -> Result<T, JoinError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     if !context::in_green_thread() {
         return panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
     }
@@ -55,7 +91,7 @@ where
         // No worker thread could be started: run it here rather than hang.
         job();
     }
-    done.wait()
+    done.wait(deadline)
 }
 
 /// Where a job leaves its result for the green thread that waits on it.
@@ -85,7 +121,7 @@ impl<T> Completion<T> {
 
     /// Parks until the result is in. A fresh waiter is left on every park,
     /// so whatever ends a park, the job's wake always reaches the current one.
-    fn wait(&self) -> Result<T, JoinError> {
+    fn wait(&self, deadline: Option<std::time::Instant>) -> Result<T, JoinError> {
         loop {
             {
                 let mut slot = self.lock();
@@ -94,7 +130,17 @@ impl<T> Completion<T> {
                 }
                 slot.waiter = Some(RemoteUnparker::current());
             }
-            park::park(Reason::Bridge("spawn_blocking"));
+            let wake = park::park_timed(Reason::Bridge("spawn_blocking"), deadline);
+            if wake == park::Wake::TimedOut {
+                let mut slot = self.lock();
+                return match slot.result.take() {
+                    Some(result) => result,
+                    None => {
+                        slot.waiter = None;
+                        Err(JoinError::TimedOut)
+                    }
+                };
+            }
         }
     }
 }

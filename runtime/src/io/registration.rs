@@ -355,6 +355,15 @@ impl<S: Source> Registration<S> {
                     "timed out waiting for the socket",
                 ))
             }
+            Wake::Interrupted => {
+                if !self.reactor.disarm(self.token, dir, me) {
+                    self.reactor.hand_on(self.token, dir);
+                }
+                Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "the wait was interrupted (JoinHandle::interrupt)",
+                ))
+            }
         }
     }
 

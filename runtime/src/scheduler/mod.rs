@@ -11,6 +11,8 @@
 //! across one: `run_task` copies the coroutine's address out of its record,
 //! releases all borrows, resumes it, and puts it back afterwards.
 
+mod dump;
+mod overflow;
 mod parking;
 mod run_loop;
 mod shutdown;
@@ -20,6 +22,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
+use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -34,9 +37,12 @@ use crate::local::Locals;
 use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
+use crate::stall::Watchdog;
 use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
 use crate::time::TimerHeap;
+use crate::watch::{Label, Watch};
 
+pub(crate) use parking::ElapsedUnwind;
 pub use shutdown::{BlockedTask, DeadlockReport};
 use task_entry::{State, TaskEntry};
 
@@ -83,6 +89,18 @@ pub(crate) struct Core {
     /// How the running task's last park ended (its record's `wake`, copied
     /// when it is resumed), so `after_park` needs no lookup.
     current_wake: Cell<Wake>,
+    /// What other threads see: counters, the task in resume, task labels.
+    pub(crate) watch: Arc<Watch>,
+    /// Whether the stall watchdog runs (then each resume is published).
+    stall_watch: bool,
+    /// The stall watchdog thread, stopped when the core drops.
+    _watchdog: Option<Watchdog>,
+    /// The time at the start of the loop's current turn: parks record it,
+    /// so dumps can say how long a task has waited without a clock read
+    /// per park.
+    now: Cell<std::time::Instant>,
+    /// Turns taken, to refresh `now` now and then on turns that poll nothing.
+    turns: Cell<u32>,
 }
 
 impl Core {
@@ -90,6 +108,11 @@ impl Core {
         let reactor = Rc::new(Reactor::new(config.event_capacity)?);
         let remote = Arc::new(Remote::new(&reactor)?);
         let blocking = BlockingPool::new(config.max_blocking_threads);
+        let watch = Watch::new();
+        let watchdog = match config.stall_threshold {
+            Some(threshold) => Some(Watchdog::start(watch.clone(), threshold)?),
+            None => None,
+        };
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
@@ -110,12 +133,22 @@ impl Core {
             fibers: RefCell::new(FiberPool::default()),
             current_parked: Cell::new(false),
             current_wake: Cell::new(Wake::Unparked),
+            stall_watch: watchdog.is_some(),
+            now: Cell::new(std::time::Instant::now()),
+            turns: Cell::new(0),
+            _watchdog: watchdog,
+            watch,
         })
     }
 
     // ---- spawning -------------------------------------------------------
 
-    pub(crate) fn spawn<F, T>(&self, builder: Builder, f: F) -> io::Result<JoinHandle<T>>
+    pub(crate) fn spawn<F, T>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
@@ -125,6 +158,7 @@ impl Core {
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
+        self.publish_stacks();
         let slot = Rc::new(JoinSlot::new());
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
         let name: Option<Rc<str>> = builder.name.map(Rc::from);
@@ -145,8 +179,24 @@ impl Core {
             name: name.clone(),
             span,
             locals: Vec::new(),
+            outcome: slot.clone(),
+            site,
+            lock_wait: None,
+            parked_at: self.now.get(),
+            interrupt_pending: false,
+            scope: None,
+            scope_armed: false,
         };
         let index = self.tasks.borrow_mut().insert(entry);
+        self.watch.set_label(
+            index,
+            Some(Label {
+                serial,
+                name: name.as_deref().map(Arc::from),
+                site,
+            }),
+        );
+        self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.borrow_mut().push_back(id);
         if !builder.daemon {
@@ -193,6 +243,32 @@ impl Core {
         f(t)
     }
 
+    /// The running task, if one is being resumed.
+    #[inline]
+    pub(crate) fn current_task_id(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    /// Records (or clears) the owned lock the running task is about to park on.
+    pub(crate) fn set_lock_wait(&self, lock: Option<Rc<crate::lock_cycle::LockIdent>>) {
+        self.with_current(|t| t.lock_wait = lock);
+    }
+
+    /// The owned lock `id` is parked on, if it is.
+    pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::lock_cycle::LockIdent>> {
+        self.with_entry(id, |t| match t.state {
+            State::Parked(_) => t.lock_wait.clone(),
+            _ => None,
+        })
+        .flatten()
+    }
+
+    /// The name of task `id`, if it is alive and has one.
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<String> {
+        self.with_entry(id, |t| t.name.as_deref().map(str::to_owned))
+            .flatten()
+    }
+
     pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {
         let id = self.current_id();
         (id, self.with_current(|t| t.name.clone()))
@@ -234,6 +310,39 @@ impl Core {
     pub(crate) fn report_panic(&self, payload: &(dyn Any + Send)) {
         let msg = task::payload_str(payload).unwrap_or("<non-string panic payload>");
         tracing::error!(panic = msg, "task panicked");
+    }
+
+    /// Counts how a task's body ended.
+    pub(crate) fn count_end(&self, end: task::End) {
+        let c = &self.watch.counters;
+        match end {
+            task::End::Returned => c.finished.bump(),
+            task::End::Panicked => c.panicked.bump(),
+            task::End::Cancelled => c.cancelled.bump(),
+        }
+    }
+
+    /// `'name' (#id)` or `#id` of the green thread running now, for the
+    /// panic hook; `None` outside one (or if the task table is borrowed).
+    pub(crate) fn panicking_task(&self) -> Option<String> {
+        if !crate::context::in_green_thread() {
+            return None;
+        }
+        let id = self.current.get()?;
+        let tasks = self.tasks.try_borrow().ok()?;
+        let t = tasks.get(id.index()).filter(|t| t.serial == id.serial())?;
+        Some(match &t.name {
+            Some(name) => format!("'{name}' (#{})", t.serial),
+            None => format!("#{}", t.serial),
+        })
+    }
+
+    /// Copies the stack pool's figures into the shared counters.
+    fn publish_stacks(&self) {
+        let stacks = self.stacks.borrow();
+        let c = &self.watch.counters;
+        c.stacks_mapped.set(stacks.mapped() as u64);
+        c.stacks_pooled.set(stacks.idle() as u64);
     }
 
     // ---- stats ----------------------------------------------------------------

@@ -11,27 +11,63 @@ use crate::park::{Reason, Unparker, Wake};
 use crate::task::{CancelUnwind, TaskId};
 
 impl Core {
+    /// Prepares the running task's park. Returns the park's outcome at once
+    /// (`Wake::Interrupted`) instead when an interrupt is pending.
+    ///
+    /// # Panics
+    ///
+    /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
-    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) {
+    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) -> Option<Wake> {
         self.unwind_if_cancelled();
-        // The deadline's timer first, so one lookup of the record sets both.
-        let timer = deadline.map(|deadline| {
-            let me = self.current_unparker();
-            self.timers.borrow_mut().insert(deadline, me)
-        });
-        self.with_current(|t| {
+        let now = self.now.get();
+        let (pending, scope) = self.with_current(|t| {
             // No timer is left from the last park: `unpark` or the heap took it.
             debug_assert!(t.timer.is_none());
-            t.state = State::Parked(reason);
-            t.timer = timer;
+            let pending = std::mem::take(&mut t.interrupt_pending);
+            if !pending {
+                t.state = State::Parked(reason);
+                t.parked_at = now;
+            }
+            (pending, t.scope)
         });
+        if pending {
+            return Some(Wake::Interrupted);
+        }
+        let mut deadline = deadline;
+        let mut scope_armed = false;
+        if let Some((scope_deadline, scope_id)) = scope {
+            if deadline.is_none_or(|d| scope_deadline <= d) {
+                if scope_deadline <= Instant::now() && !std::thread::panicking() {
+                    self.with_current(|t| t.state = State::Running);
+                    elapse(scope_id);
+                }
+                deadline = Some(scope_deadline);
+                scope_armed = true;
+            }
+        }
+        self.watch.counters.parks[park_slot(reason)].bump();
+        if let Some(deadline) = deadline {
+            let me = self.current_unparker();
+            let key = self.timers.borrow_mut().insert(deadline, me);
+            self.with_current(|t| {
+                t.timer = Some(key);
+                t.scope_armed = scope_armed;
+            });
+        }
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
         self.current_parked.set(true);
         tracing::trace!(%reason, "park");
+        None
     }
 
+    /// Ends the running task's park and says how it ended.
+    ///
+    /// # Panics
+    ///
+    /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
     pub(crate) fn after_park(&self) -> Wake {
         // `unpark` ended the park: it retired the deadline timer (or the
@@ -39,8 +75,50 @@ impl Core {
         // out of the record when it resumed this task.
         debug_assert!(self.with_current(|t| t.timer.is_none() && t.seq == self.current_seq.get()));
         let wake = self.current_wake.get();
+        // Only a timed-out park can be a `weft::timeout` scope's deadline
+        // (and `before_park` set `scope_armed` for every park with a timer).
+        let elapsed = if wake == Wake::TimedOut {
+            self.with_current(|t| match std::mem::take(&mut t.scope_armed) {
+                true => t.scope.map(|(_, id)| id),
+                false => None,
+            })
+        } else {
+            None
+        };
         self.unwind_if_cancelled();
+        if let Some(scope_id) = elapsed {
+            if !std::thread::panicking() {
+                elapse(scope_id);
+            }
+        }
         wake
+    }
+
+    /// Interrupts task `id`: ends its park with `Wake::Interrupted`, or
+    /// leaves the interrupt pending for its next one.
+    pub(crate) fn interrupt(&self, id: TaskId) {
+        let parked = self.with_entry(id, |t| match t.state {
+            State::Parked(_) => Some(Unparker::new(id, t.seq)),
+            _ => {
+                t.interrupt_pending = true;
+                None
+            }
+        });
+        tracing::debug!(task = id.serial(), "interrupt");
+        if let Some(u) = parked.flatten() {
+            self.unpark(u, Wake::Interrupted);
+        }
+    }
+
+    /// Marks an interrupt pending for the running task (an uninterruptible
+    /// wait swallowed one and hands it on).
+    pub(crate) fn keep_interrupt(&self) {
+        self.with_current(|t| t.interrupt_pending = true);
+    }
+
+    /// Swaps the running task's `timeout` scope.
+    pub(crate) fn swap_scope(&self, scope: Option<(Instant, u64)>) -> Option<(Instant, u64)> {
+        self.with_current(|t| std::mem::replace(&mut t.scope, scope))
     }
 
     #[inline]
@@ -85,13 +163,16 @@ impl Core {
                 // it may expire in this very turn, and the timer loop must
                 // not pop (and free) a key the task would later remove again.
                 // A timed-out park's entry was already popped.
-                if let (Some(key), Wake::Unparked) = (timer, wake) {
+                if let Some(key) = timer.filter(|_| wake != Wake::TimedOut) {
                     self.timers.borrow_mut().remove(key);
                 }
                 if reason.is_external() {
                     self.external.set(self.external.get() - 1);
                 }
                 self.ready.borrow_mut().push_back(id);
+                if wake == Wake::Unparked {
+                    self.watch.counters.wakes.bump();
+                }
                 tracing::trace!(task = id.serial(), ?wake, "wake");
                 true
             }
@@ -122,4 +203,27 @@ impl Core {
             self.unpark(u, Wake::Unparked);
         }
     }
+}
+
+/// Index into [`Counters::parks`].
+#[inline]
+fn park_slot(reason: Reason) -> usize {
+    match reason {
+        Reason::Sleep => 0,
+        Reason::Join(_) => 1,
+        Reason::Readable => 2,
+        Reason::Writable => 3,
+        Reason::Bridge(_) => 4,
+        Reason::Primitive(_) => 5,
+    }
+}
+
+/// The unwind payload of a park whose `timeout` scope elapsed.
+pub(crate) struct ElapsedUnwind(pub(crate) u64);
+
+/// Unwinds the running task out of its park: scope `id` elapsed.
+#[cold]
+pub(crate) fn elapse(id: u64) -> ! {
+    tracing::debug!(scope = id, "timeout elapsed");
+    panic::resume_unwind(Box::new(ElapsedUnwind(id)))
 }

@@ -55,11 +55,20 @@ impl Core {
         self.current_wake.set(wake);
         self.budget.set(self.config.fairness);
         self.current_parked.set(false);
+        let resumes = &self.watch.counters.resumes;
+        let n = resumes.get().wrapping_add(1);
+        resumes.set(n);
+        if self.stall_watch {
+            self.watch.resuming(n as u32, id.serial());
+        }
         let result = {
             let _entered = span.as_ref().map(tracing::Span::enter);
+            crate::trap::arm(fiber.as_ptr());
             // SAFETY: only the loop resumes, recycles or drops fibers, and it
             // is here, resuming this one; the task cannot reach its own fiber.
-            unsafe { Fiber::resume(fiber) }
+            let result = unsafe { Fiber::resume(fiber) };
+            crate::trap::disarm();
+            result
         };
         self.current.set(None);
         match result {
@@ -80,6 +89,9 @@ impl Core {
                     self.ready.borrow_mut().push_back(id);
                 }
             }
+            CoroutineResult::Return(()) if crate::trap::take_overflow() => {
+                self.finish_overflowed(id);
+            }
             CoroutineResult::Return(()) => self.finish(id),
         }
     }
@@ -93,10 +105,12 @@ impl Core {
     #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
+        self.watch.set_label(id.index(), None);
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks
             .borrow_mut()
             .put(entry.stack_size, co.into_stack());
+        self.publish_stacks();
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
@@ -105,14 +119,21 @@ impl Core {
 
     /// Runs until no non-daemon task is left, then unwinds the daemons.
     pub(crate) fn run(&self) -> Result<(), RunError> {
+        crate::trap::install();
+        let start = Instant::now();
         let result = self.run_loop();
         self.shutdown();
+        self.watch
+            .counters
+            .run_ns
+            .add(start.elapsed().as_nanos() as u64);
         result
     }
 
     fn run_loop(&self) -> Result<(), RunError> {
         loop {
             let batch = self.ready.borrow().len();
+            self.watch.counters.ready_max.raise(batch as u64);
             for _ in 0..batch {
                 let Some(id) = self.ready.borrow_mut().pop_front() else {
                     break;
@@ -160,13 +181,36 @@ impl Core {
             PollWait::Deadlock => return Err(RunError::Deadlock(self.deadlock_report())),
         };
         if let Some(timeout) = timeout {
-            let remote_woken = self.reactor.poll(timeout, |u, wake| self.unpark(u, wake))?;
+            let counters = &self.watch.counters;
+            counters.polls.bump();
+            let blocking = timeout != Some(Duration::ZERO);
+            let idle_from = blocking.then(|| {
+                self.watch.idle();
+                Instant::now()
+            });
+            let remote_woken = self.reactor.poll(timeout, |u, wake| {
+                counters.events.bump();
+                self.unpark(u, wake)
+            })?;
+            if let Some(from) = idle_from {
+                counters.idle_ns.add(from.elapsed().as_nanos() as u64);
+            }
             if remote_woken {
                 self.serve_remote();
             }
         }
-        if !self.timers.borrow().is_empty() {
-            let now = Instant::now();
+        // The turn's time, which parks record (for dumps): read when the
+        // turn polled the OS or has timers to fire (it pays for a syscall or
+        // needs the clock anyway), else every 64th turn, so a loop of pure
+        // yields does not pay a clock read per pass.
+        let timers = !self.timers.borrow().is_empty();
+        let turns = self.turns.get().wrapping_add(1);
+        self.turns.set(turns);
+        if timeout.is_some() || timers || turns % 64 == 0 {
+            self.now.set(Instant::now());
+        }
+        if timers {
+            let now = self.now.get();
             loop {
                 let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
                     break;
@@ -185,7 +229,7 @@ impl Core {
         let mut spawned = false;
         for request in batch.drain(..) {
             match request {
-                Request::Spawn(f) => match self.spawn(Builder::new(), f) {
+                Request::Spawn(f, site) => match self.spawn(Builder::new(), site, f) {
                     Ok(_) => spawned = true,
                     Err(e) => {
                         tracing::error!(error = %e, "could not spawn a task sent from another thread")
@@ -194,6 +238,7 @@ impl Core {
                 Request::Unpark(task, seq) => {
                     self.unpark(Unparker::new(task, seq), Wake::Unparked);
                 }
+                Request::Dump(slot) => slot.fill(self.dump()),
             }
         }
         *self.remote_batch.borrow_mut() = batch;

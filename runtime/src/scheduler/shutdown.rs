@@ -18,6 +18,7 @@ impl Core {
                     name: t.name.as_deref().map(str::to_owned),
                     daemon: t.daemon,
                     reason,
+                    lock: t.lock_wait.as_ref().map(|l| self.describe_held(l, &tasks)),
                 }),
                 _ => None,
             })
@@ -25,6 +26,28 @@ impl Core {
         let report = DeadlockReport::new(blocked);
         tracing::error!(%report, "deadlock");
         report
+    }
+
+    /// `Lock 'a' held by task 3 'b'` (or `..., free` when nobody holds it).
+    pub(super) fn describe_held(
+        &self,
+        lock: &crate::lock_cycle::LockIdent,
+        tasks: &slab::Slab<TaskEntry>,
+    ) -> String {
+        let lock_name = lock.describe();
+        match lock.owner.get() {
+            Some(owner) => {
+                let name = tasks
+                    .get(owner.index())
+                    .filter(|t| t.serial == owner.serial())
+                    .and_then(|t| t.name.as_deref());
+                match name {
+                    Some(name) => format!("{lock_name} held by task {owner} '{name}'"),
+                    None => format!("{lock_name} held by task {owner}"),
+                }
+            }
+            None => format!("{lock_name}, free"),
+        }
     }
 
     /// Unwinds every task still alive (daemons at the end of `run`, everything
@@ -83,6 +106,10 @@ pub struct BlockedTask {
     pub daemon: bool,
     /// What it waits on.
     pub reason: Reason,
+    /// For a wait on an owned lock (`Lock`, `RLock`, `Mutex`): which lock
+    /// (its name or creation site) and which task holds it, e.g.
+    /// `Lock 'accounts' held by task 3 'teller'`.
+    pub lock: Option<String>,
 }
 
 impl DeadlockReport {
@@ -111,7 +138,10 @@ impl fmt::Display for DeadlockReport {
             if t.daemon {
                 f.write_str(" (daemon)")?;
             }
-            write!(f, " waits on {}", t.reason)?;
+            match &t.lock {
+                Some(lock) => write!(f, " waits on {lock}")?,
+                None => write!(f, " waits on {}", t.reason)?,
+            }
         }
         Ok(())
     }

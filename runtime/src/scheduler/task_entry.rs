@@ -1,10 +1,13 @@
 //! One green thread's record in the task table, and where it is in its life.
 
+use std::panic::Location;
 use std::rc::Rc;
 
 use crate::fiber::Fiber;
 use crate::local::Locals;
+use crate::lock_cycle::LockIdent;
 use crate::park::{Reason, Wake};
+use crate::task::Outcome;
 use crate::time::TimerKey;
 
 /// Where a task is in its life.
@@ -49,4 +52,22 @@ pub(super) struct TaskEntry {
     pub(super) span: tracing::Span,
     /// Task-local values (see `local.rs`).
     pub(super) locals: Locals,
+    /// Its join slot, for ending it from the loop when its body cannot
+    /// (a stack overflow).
+    pub(super) outcome: Rc<dyn Outcome>,
+    /// Where it was spawned.
+    pub(super) site: &'static Location<'static>,
+    /// The owned lock it is parked on, for deadlock cycles and reports.
+    pub(super) lock_wait: Option<Rc<LockIdent>>,
+    /// When its current park began (to the loop's turn), for dumps.
+    pub(super) parked_at: std::time::Instant,
+    /// `JoinHandle::interrupt` came while it was not parked: its next
+    /// interruptible park returns `Wake::Interrupted` at once.
+    pub(super) interrupt_pending: bool,
+    /// The innermost `weft::timeout` scope's deadline and id (an outer one
+    /// that ends sooner takes its place).
+    pub(super) scope: Option<(std::time::Instant, u64)>,
+    /// Whether the current park's timer is the scope's deadline (so a
+    /// timeout of the park is the scope elapsing).
+    pub(super) scope_armed: bool,
 }

@@ -95,6 +95,48 @@ impl Barrier {
         BarrierWaitResult { leader: false }
     }
 
+    /// Like [`wait`](Self::wait), but gives up after `timeout`: `None` if the
+    /// round was not complete by then (this arrival is withdrawn, so the
+    /// round still needs `parties` others).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::new().unwrap().block_on(|| {
+    ///     let barrier = weft::sync::Barrier::new(2);
+    ///     assert!(barrier.wait_timeout(Duration::from_millis(10)).is_none());
+    ///     assert_eq!(barrier.n_waiting(), 0);
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics when it has to wait outside a green thread.
+    pub fn wait_timeout(&self, timeout: std::time::Duration) -> Option<BarrierWaitResult> {
+        let arrived = self.arrived.get() + 1;
+        if arrived == self.parties {
+            return Some(self.wait());
+        }
+        self.arrived.set(arrived);
+        let round = self.round.get();
+        let withdraw = || {
+            if self.round.get() == round {
+                self.arrived.set(self.arrived.get() - 1);
+            }
+        };
+        let deadline = super::deadline_after(timeout);
+        let waited = self
+            .waiters
+            .wait("Barrier", deadline, None, |_, _| withdraw());
+        if self.round.get() != round || waited.notified {
+            Some(BarrierWaitResult { leader: false })
+        } else {
+            withdraw();
+            None
+        }
+    }
+
     /// How many tasks each round needs.
     pub fn parties(&self) -> usize {
         self.parties

@@ -1,13 +1,18 @@
 //! `Lock`: the seed's non-reentrant lock, handed to the oldest waiter.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
+use crate::deadlock;
+use crate::lock_cycle::LockIdent;
 
 /// Hands out lock ids in creation order (see [`acquire_ordered`](super::acquire_ordered)).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -30,6 +35,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Waiting for a lock is uninterruptible except by cancellation: a
 /// cancelled waiter unwinds, and if the lock had already been handed to it,
 /// passes it on to the next waiter.
+///
+/// For deadlock detection the lock's *owner* is the task that acquired it
+/// (or was handed it) until someone releases it: a task that waits for a
+/// lock whose owner waits, through a chain of owned locks, for a lock the
+/// first task owns closes a cycle, which is reported at once (see
+/// [`LockCycleAction`](crate::LockCycleAction)). Reports name the lock by
+/// [`Lock::named`]'s name or by where it was created.
 ///
 /// `!Send`: the lock belongs to the runtime thread; share it between green
 /// threads with an `Rc`.
@@ -66,15 +78,40 @@ pub struct Lock {
     waiters: WaitList,
     /// Stable id, the order `acquire_ordered` takes locks in.
     id: u64,
+    /// Name, creation site and owner, for deadlock reports and dumps.
+    ident: Rc<LockIdent>,
 }
 
 impl Lock {
-    /// A new, unlocked lock.
+    /// A new, unlocked lock, known in reports by where it was created.
+    #[track_caller]
     pub fn new() -> Lock {
+        Lock::with_ident("Lock", None, Location::caller())
+    }
+
+    /// A new, unlocked lock with a name for deadlock reports and dumps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let accounts = weft::sync::Lock::named("accounts");
+    /// assert!(format!("{accounts:?}").contains("accounts"));
+    /// ```
+    #[track_caller]
+    pub fn named(name: impl Into<Cow<'static, str>>) -> Lock {
+        Lock::with_ident("Lock", Some(name.into()), Location::caller())
+    }
+
+    pub(crate) fn with_ident(
+        kind: &'static str,
+        name: Option<Cow<'static, str>>,
+        site: &'static Location<'static>,
+    ) -> Lock {
         Lock {
             locked: Cell::new(false),
             waiters: WaitList::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            ident: LockIdent::new(kind, name, site),
         }
     }
 
@@ -90,7 +127,11 @@ impl Lock {
     /// Takes the lock if it is free, without waiting (Python's
     /// `acquire(False)`). Returns whether it was taken.
     pub fn try_acquire(&self) -> bool {
-        !self.locked.replace(true)
+        let taken = !self.locked.replace(true);
+        if taken {
+            self.ident.owner.set(deadlock::current_task());
+        }
+        taken
     }
 
     /// Takes the lock, waiting at most `timeout`; returns whether it was taken.
@@ -155,6 +196,7 @@ impl Lock {
         if self.try_acquire() {
             return true;
         }
+        let _waiting = deadlock::wait_for(&self.ident, deadline.is_some());
         // A waiter that unwinds after the lock was handed to it passes it on.
         let on_unwind = |handed, _| {
             if handed {
@@ -166,8 +208,10 @@ impl Lock {
 
     /// Hands the (held) lock to the oldest live waiter, or frees it.
     pub(crate) fn unlock(&self) {
-        if !self.waiters.notify_one(|_, _| ()) {
+        let owner = &self.ident.owner;
+        if !self.waiters.notify_one(|u, _| owner.set(Some(u.task()))) {
             self.locked.set(false);
+            owner.set(None);
         }
     }
 }
@@ -182,7 +226,9 @@ impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lock")
             .field("id", &self.id)
+            .field("name", &self.ident.describe())
             .field("locked", &self.locked.get())
+            .field("owner", &self.ident.owner.get())
             .finish()
     }
 }

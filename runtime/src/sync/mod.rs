@@ -31,8 +31,18 @@
 //! - **Cancellation.** Waits unwind when their task is cancelled
 //!   (`JoinHandle::cancel`), and keep unwinding if the task catches it. A
 //!   cancelled waiter passes on whatever was handed to it (a lock, a
-//!   permit, an item, a notification). Lock acquisition is otherwise
-//!   uninterruptible; use `acquire_timeout` to bound it.
+//!   permit, an item, a notification).
+//! - **Interrupts and timeouts.** [`JoinHandle::interrupt`](crate::JoinHandle::interrupt)
+//!   ends a timed wait (`acquire_timeout`, `wait_timeout`, `get_timeout`,
+//!   ...) as its timeout would; untimed waits are uninterruptible and keep
+//!   the interrupt pending for the task's next interruptible wait.
+//!   [`weft::timeout`](crate::timeout) bounds any of them, untimed ones
+//!   included: the wait unwinds out to the `timeout` call.
+//! - **Lock cycles are caught when they close.** `Lock`, `RLock` and `Mutex`
+//!   know the task that holds them; a task about to wait for one whose
+//!   holder waits (through a chain) for a lock it holds is reported at once,
+//!   naming each task and lock (see [`LockCycleAction`](crate::LockCycleAction)
+//!   for making the closing acquire fail instead).
 //! - **Deadlocks are reported.** Every wait parks with the primitive's name
 //!   (`Lock`, `Semaphore`, `Queue::get`, ...), so when nothing can wake the
 //!   blocked tasks, `Runtime::run` returns `RunError::Deadlock` naming what
@@ -127,6 +137,6 @@ pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 /// The deadline `timeout` from now; `None` (wait forever) if it overflows.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }

@@ -53,10 +53,29 @@ pub struct Mutex<T: ?Sized> {
 }
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `value`.
+    /// A new, unlocked mutex holding `value`, known in deadlock reports by
+    /// where it was created.
+    #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            lock: Lock::new(),
+            lock: Lock::with_ident("Mutex", None, std::panic::Location::caller()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A new, unlocked mutex holding `value`, with a name for deadlock
+    /// reports and dumps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = weft::sync::Mutex::named("balance", 10);
+    /// assert_eq!(m.into_inner(), 10);
+    /// ```
+    #[track_caller]
+    pub fn named(name: impl Into<std::borrow::Cow<'static, str>>, value: T) -> Self {
+        Mutex {
+            lock: Lock::with_ident("Mutex", Some(name.into()), std::panic::Location::caller()),
             data: UnsafeCell::new(value),
         }
     }

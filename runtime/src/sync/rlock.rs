@@ -1,13 +1,18 @@
 //! `RLock`: a reentrant lock with an owner and a count.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::panic::Location;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::condition::{ConditionLock, Token};
 use super::wait_list::WaitList;
 use super::{deadline_after, ReleaseError};
 use crate::context;
+use crate::deadlock;
+use crate::lock_cycle::LockIdent;
 use crate::park::Unparker;
 use crate::task::TaskId;
 
@@ -42,8 +47,8 @@ use crate::task::TaskId;
 /// }).unwrap();
 /// ```
 pub struct RLock {
-    /// The task holding it (or just handed it).
-    owner: Cell<Option<TaskId>>,
+    /// Name and creation site, and the task holding it (or just handed it).
+    ident: Rc<LockIdent>,
     /// How many more releases the owner owes.
     count: Cell<usize>,
     /// Tasks parked in `acquire`, oldest first.
@@ -51,10 +56,23 @@ pub struct RLock {
 }
 
 impl RLock {
-    /// A new, unlocked reentrant lock.
-    pub const fn new() -> RLock {
+    /// A new, unlocked reentrant lock, known in reports by where it was
+    /// created.
+    #[track_caller]
+    pub fn new() -> RLock {
+        RLock::with_name(None)
+    }
+
+    /// A new, unlocked reentrant lock with a name for deadlock reports and dumps.
+    #[track_caller]
+    pub fn named(name: impl Into<Cow<'static, str>>) -> RLock {
+        RLock::with_name(Some(name.into()))
+    }
+
+    #[track_caller]
+    fn with_name(name: Option<Cow<'static, str>>) -> RLock {
         RLock {
-            owner: Cell::new(None),
+            ident: LockIdent::new("RLock", name, Location::caller()),
             count: Cell::new(0),
             waiters: WaitList::new(),
         }
@@ -101,7 +119,7 @@ impl RLock {
     ///
     /// Panics outside a green thread.
     pub fn release(&self) -> Result<(), ReleaseError> {
-        if self.owner.get() != Some(me()) {
+        if self.ident.owner.get() != Some(me()) {
             return Err(ReleaseError::NotOwner);
         }
         let count = self.count.get() - 1;
@@ -114,7 +132,7 @@ impl RLock {
 
     /// True while some task holds the lock.
     pub fn is_locked(&self) -> bool {
-        self.owner.get().is_some()
+        self.ident.owner.get().is_some()
     }
 
     /// True when the calling task holds the lock.
@@ -123,7 +141,7 @@ impl RLock {
     ///
     /// Panics outside a green thread.
     pub fn is_owned(&self) -> bool {
-        self.owner.get() == Some(me())
+        self.ident.owner.get() == Some(me())
     }
 
     /// The owner's recursion count (0 when free).
@@ -160,9 +178,9 @@ impl RLock {
     }
 
     fn try_take(&self, me: TaskId) -> bool {
-        match self.owner.get() {
+        match self.ident.owner.get() {
             None => {
-                self.owner.set(Some(me));
+                self.ident.owner.set(Some(me));
                 self.count.set(1);
                 true
             }
@@ -178,6 +196,7 @@ impl RLock {
         if self.try_take(me()) {
             return true;
         }
+        let _waiting = deadlock::wait_for(&self.ident, deadline.is_some());
         // A waiter that unwinds after the lock was handed to it passes it on.
         let on_unwind = |handed, _| {
             if handed {
@@ -192,11 +211,11 @@ impl RLock {
     /// Hands the lock to the oldest live waiter (count 1), or frees it.
     fn unlock(&self) {
         let handed = self.waiters.notify_one(|u, _| {
-            self.owner.set(Some(u.task()));
+            self.ident.owner.set(Some(u.task()));
             self.count.set(1);
         });
         if !handed {
-            self.owner.set(None);
+            self.ident.owner.set(None);
             self.count.set(0);
         }
     }
@@ -219,7 +238,7 @@ impl Default for RLock {
 impl fmt::Debug for RLock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RLock")
-            .field("owner", &self.owner.get())
+            .field("owner", &self.ident.owner.get())
             .field("count", &self.count.get())
             .finish()
     }

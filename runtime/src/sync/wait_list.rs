@@ -108,15 +108,31 @@ impl<T> WaitList<T> {
         if !context::in_green_thread() {
             context::outside_runtime(what);
         }
-        let key = self.push(Unparker::current(), value);
-        let mut guard = Leave {
-            list: self,
-            key,
-            on_unwind: Some(on_unwind),
-        };
-        park::park_timed(Reason::Primitive(what), deadline);
-        guard.on_unwind = None;
-        self.leave(key)
+        let mut value = value;
+        let mut swallowed = false;
+        let mut on_unwind = Some(on_unwind);
+        loop {
+            let key = self.push(Unparker::current(), value);
+            let mut guard = Leave {
+                list: self,
+                key,
+                on_unwind: on_unwind.take(),
+            };
+            let wake = park::park_timed(Reason::Primitive(what), deadline);
+            on_unwind = guard.on_unwind.take();
+            let waited = self.leave(key);
+            // An untimed wait is uninterruptible: it queues again (at the
+            // tail) and hands the interrupt on once it is over.
+            if wake == park::Wake::Interrupted && deadline.is_none() && !waited.notified {
+                swallowed = true;
+                value = waited.value;
+                continue;
+            }
+            if swallowed {
+                context::with_core(what, |core| core.keep_interrupt());
+            }
+            return waited;
+        }
     }
 
     fn push(&self, unparker: Unparker, value: Option<T>) -> usize {

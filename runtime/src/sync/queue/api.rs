@@ -136,6 +136,16 @@ macro_rules! queue_api {
                 self.inner.join();
             }
 
+            /// Like [`join`](Self::join), but gives up after `timeout`.
+            /// Returns whether every item was marked done in time.
+            ///
+            /// # Panics
+            ///
+            /// Panics when it has to wait outside a green thread.
+            pub fn join_timeout(&self, timeout: std::time::Duration) -> bool {
+                self.inner.join_until($crate::sync::deadline_after(timeout))
+            }
+
             /// Items put and not yet marked done.
             pub fn unfinished(&self) -> usize {
                 self.inner.unfinished()

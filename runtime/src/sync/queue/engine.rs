@@ -204,9 +204,21 @@ impl<T, O: Order<T>> QueueEngine<T, O> {
     }
 
     pub(crate) fn join(&self) {
+        self.join_until(None);
+    }
+
+    /// Parks until nothing is unfinished or `deadline` passes; returns
+    /// whether nothing is unfinished.
+    pub(crate) fn join_until(&self, deadline: Option<Instant>) -> bool {
         while self.unfinished.get() > 0 {
-            self.joiners.wait(self.names.join, None, None, |_, _| ());
+            let waited = self
+                .joiners
+                .wait(self.names.join, deadline, None, |_, _| ());
+            if !waited.notified && deadline.is_some() {
+                return self.unfinished.get() == 0;
+            }
         }
+        true
     }
 
     pub(crate) fn unfinished(&self) -> usize {

@@ -1,0 +1,71 @@
+//! The loop's side of a task dump: reading every task record.
+
+use std::time::Instant;
+
+use super::{Core, State};
+use crate::dump::{self, DumpedTask, TaskDump, TaskState};
+use crate::park::Reason;
+use crate::task::TaskId;
+
+impl Core {
+    /// Every live task: state, wait, how long, spawn site.
+    pub(crate) fn dump(&self) -> TaskDump {
+        let tasks = self.tasks.borrow();
+        let timers = self.timers.borrow();
+        let now = Instant::now();
+        let turn = self.now.get();
+        let describe_task = |id: TaskId| {
+            let name = tasks
+                .get(id.index())
+                .filter(|t| t.serial == id.serial())
+                .and_then(|t| t.name.as_deref());
+            match name {
+                Some(name) => format!("task {id} '{name}'"),
+                None => format!("task {id}"),
+            }
+        };
+        let list = tasks
+            .iter()
+            .map(|(index, t)| {
+                let (state, waits_on, parked_for) = match t.state {
+                    State::Running => (TaskState::Running, None, None),
+                    State::Ready => (TaskState::Ready, None, None),
+                    State::Parked(reason) => {
+                        let deadline = t.timer.and_then(|k| timers.deadline_of(k));
+                        let mut what = match (&t.lock_wait, reason) {
+                            (Some(lock), _) => self.describe_held(lock, &tasks),
+                            (None, Reason::Join(id)) => format!("join of {}", describe_task(id)),
+                            (None, Reason::Sleep) => "sleep".to_owned(),
+                            (None, r) => r.to_string(),
+                        };
+                        if let Some(d) = deadline {
+                            what.push_str(&format!(
+                                " until +{:.2?}",
+                                d.saturating_duration_since(now)
+                            ));
+                        }
+                        (
+                            TaskState::Parked,
+                            Some(what),
+                            Some(turn.saturating_duration_since(t.parked_at)),
+                        )
+                    }
+                };
+                DumpedTask {
+                    id: TaskId::from_parts(index as u32, t.serial),
+                    name: t.name.as_deref().map(str::to_owned),
+                    state,
+                    waits_on,
+                    parked_for,
+                    spawned_at: t.site.to_string(),
+                    daemon: t.daemon,
+                }
+            })
+            .collect();
+        TaskDump {
+            tasks: list,
+            stalled: dump::stalled(&self.watch),
+            complete: true,
+        }
+    }
+}
