@@ -9,8 +9,9 @@ server_cmd() {
         # more idle connections than echo_server's default cap, for longer).
         weft) echo "$BIN/echo_server --proto raw --max-connections 1000000 --idle-timeout 0" ;;
         # A baseline build of weft (another commit's release examples), to
-        # measure what a change bought side by side in one run.
-        weft-base) echo "${BASE_BIN:?set BASE_BIN to the examples directory of the baseline build}/echo_server --proto raw" ;;
+        # measure what a change bought side by side in one run, with the same
+        # flags (BASE_FLAGS= for a baseline older than these flags).
+        weft-base) echo "${BASE_BIN:?set BASE_BIN to the examples directory of the baseline build}/echo_server --proto raw ${BASE_FLAGS---max-connections 1000000 --idle-timeout 0}" ;;
         mio) echo "$BIN/echo_mio --proto raw" ;;
         tokio) echo "$BIN/echo_tokio --proto raw" ;;
         threads) echo "$BIN/echo_threads --proto raw" ;;
