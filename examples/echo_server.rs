@@ -32,6 +32,10 @@
 //! `support/server_loops.rs`); each loop's summary line comes before the
 //! total. `--pin` pins loop `i` to core `i`.
 //!
+//! SIGUSR1 (or SIGQUIT, as Go does) prints a dump of every green thread of
+//! every loop to stderr — what each waits on, for how long, where it was
+//! spawned, and which task holds a stalled loop — with the loop's counters.
+//!
 //! # Memory per connection is bounded, whatever the client sends
 //!
 //! The line protocol streams each line through instead of buffering it:
@@ -414,6 +418,27 @@ fn configure(server: Server, args: &Args, max_connections: usize) -> Server {
         .handle_signals(true)
 }
 
+/// Prints a task dump and the counters of each loop on SIGUSR1 or SIGQUIT,
+/// from an OS thread of its own, so it still answers while a loop is
+/// stalled by a task that does not yield.
+fn dump_on_signal(handles: Vec<weft::Handle>) {
+    use signal_hook::consts::{SIGQUIT, SIGUSR1};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGUSR1, SIGQUIT]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("echo_server: no task dump on SIGUSR1: {e}");
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            for (index, handle) in handles.iter().enumerate() {
+                eprintln!("== loop {index}\n{}\n{}", handle.dump(), handle.metrics());
+            }
+        }
+    });
+}
+
 /// The default: one runtime on this thread.
 fn serve_on_one_loop(args: Args) -> Result<Summary, String> {
     let served = Runtime::new()
@@ -421,6 +446,7 @@ fn serve_on_one_loop(args: Args) -> Result<Summary, String> {
         .block_on(move || {
             let listener = bind(args.addr, args.backlog)?;
             let server = configure(Server::new(listener)?, &args, args.max_connections);
+            dump_on_signal(vec![weft::Handle::current()]);
             println!(
                 "listening on {} ({} protocol)",
                 server.local_addr()?,
@@ -448,6 +474,7 @@ fn serve_on_loops(args: Args) -> Result<Summary, String> {
         move |server| configure(server, &args, share),
         move |server| serve(server, args.proto, print_line),
     )?;
+    dump_on_signal(running.loops.handles().to_vec());
     println!(
         "listening on {} ({} protocol, {} loops)",
         running.addr,

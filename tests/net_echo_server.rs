@@ -455,3 +455,38 @@ fn a_bad_threads_value_or_a_taken_port_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loop 0 of 3"), "{err}");
 }
+
+#[test]
+fn sigusr1_prints_a_task_dump_and_the_server_goes_on() {
+    let mut child = Command::new(binary())
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr: std::net::SocketAddr = first
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    ask(&mut idle, b"before\n");
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+    ask(&mut idle, b"after\n"); // still serving
+                                // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    drop(idle);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("== loop 0"), "{err}");
+    // The dump names the connection's task and what it waits on.
+    assert!(err.contains("parked"), "{err}");
+}
