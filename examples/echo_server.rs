@@ -62,7 +62,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::time::Duration;
 
-use weft::net::{Connection, ListenOptions, Server, Summary, TcpListener, TcpStream};
+use weft::net::{find_newline, Connection, ListenOptions, Server, Summary, TcpListener, TcpStream};
 use weft::Runtime;
 
 #[path = "support/server_loops.rs"]
@@ -240,29 +240,6 @@ fn frame_lines(mut input: &[u8], mut at_line_start: bool, out: &mut Vec<u8>) -> 
         }
     }
     at_line_start
-}
-
-/// The index of the first `\n`, eight bytes at a time.
-fn find_newline(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
-    let mut chunks = s.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ NL;
-        // The lowest set bit marks the first zero byte of `x`, the first `\n`.
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| base + i)
 }
 
 /// Command-line settings.
@@ -747,8 +724,11 @@ mod tests {
         let long: Vec<u8> = (0..100u8)
             .map(|i| if i == 77 { b'\n' } else { b'x' })
             .collect();
-        assert_eq!(find_newline(&long), Some(77));
-        assert_eq!(find_newline(&long[78..]), None);
+        out.clear();
+        // Two line starts (byte 0 and after the `\n` at 77), no line end.
+        assert!(!frame_lines(&long, true, &mut out));
+        assert_eq!(out.len(), long.len() + 8);
+        assert!(out[82..].starts_with(b"GOT:x"));
     }
 
     #[test]

@@ -93,7 +93,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::ToSocketAddrs;
-pub use line_reader::LineReader;
+pub use line_reader::{find_newline, LineReader};
 pub use listen_options::ListenOptions;
 pub use server::{Connection, Server, ServerListener, ServerStream, ShutdownHandle, Summary};
 pub use tcp_listener::{Incoming, TcpListener};

@@ -203,8 +203,17 @@ impl<R> fmt::Debug for LineReader<R> {
     }
 }
 
-/// The index of the first `\n`, eight bytes at a time.
-fn find_newline(s: &[u8]) -> Option<usize> {
+/// The index of the first `\n` in `s`, eight bytes at a time: the search
+/// [`LineReader`] frames with, for handlers that frame lines in their own
+/// buffers (`echo_server` streams lines through shared ones).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(weft_net::find_newline(b"GOT:one\ntwo\n"), Some(7));
+/// assert_eq!(weft_net::find_newline(b"no end yet"), None);
+/// ```
+pub fn find_newline(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NL: u64 = LO * b'\n' as u64;
