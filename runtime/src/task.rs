@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::context::{self, TaskYielder};
@@ -19,7 +20,7 @@ pub use crate::task_id::TaskId;
 #[derive(Clone, Debug)]
 pub struct Task {
     id: TaskId,
-    name: Option<Rc<str>>,
+    name: Option<Arc<str>>,
 }
 
 impl Task {
@@ -392,12 +393,12 @@ where
 /// runtime thread.
 pub struct JoinHandle<T> {
     id: TaskId,
-    name: Option<Rc<str>>,
+    name: Option<Arc<str>>,
     slot: Rc<JoinSlot<T>>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(id: TaskId, name: Option<Rc<str>>, slot: Rc<JoinSlot<T>>) -> Self {
+    pub(crate) fn new(id: TaskId, name: Option<Arc<str>>, slot: Rc<JoinSlot<T>>) -> Self {
         JoinHandle { id, name, slot }
     }
 

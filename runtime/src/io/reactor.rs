@@ -328,6 +328,16 @@ impl Reactor {
         }
     }
 
+    /// Takes `me` out of `dir`'s waiters when its wait ends without using
+    /// a readiness (timed out, interrupted, cancelled); if readiness had
+    /// already picked it, hands that on to the next waiter.
+    #[cold]
+    pub(crate) fn leave(&self, token: usize, dir: Direction, me: Unparker) {
+        if !self.disarm(token, dir, me) {
+            self.hand_on(token, dir);
+        }
+    }
+
     /// Called by a task that was woken for `dir` and is done with the
     /// readiness (its operation succeeded, failed, or it was cancelled):
     /// if the source may still be ready and others wait, the oldest of them

@@ -325,9 +325,7 @@ impl<S: Source> Registration<S> {
         }
         impl Drop for Queued<'_> {
             fn drop(&mut self) {
-                if !self.reactor.disarm(self.token, self.dir, self.me) {
-                    self.reactor.hand_on(self.token, self.dir);
-                }
+                self.reactor.leave(self.token, self.dir, self.me);
             }
         }
         let queued = Queued {
@@ -347,18 +345,14 @@ impl<S: Source> Registration<S> {
             Wake::TimedOut => {
                 // Readiness may have picked this task in the same turn the
                 // deadline passed: then the next waiter gets it.
-                if !self.reactor.disarm(self.token, dir, me) {
-                    self.reactor.hand_on(self.token, dir);
-                }
+                self.reactor.leave(self.token, dir, me);
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "timed out waiting for the socket",
                 ))
             }
             Wake::Interrupted => {
-                if !self.reactor.disarm(self.token, dir, me) {
-                    self.reactor.hand_on(self.token, dir);
-                }
+                self.reactor.leave(self.token, dir, me);
                 Err(io::Error::new(
                     io::ErrorKind::Interrupted,
                     "the wait was interrupted (JoinHandle::interrupt)",

@@ -161,7 +161,7 @@ impl Core {
         self.publish_stacks();
         let slot = Rc::new(JoinSlot::new());
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
-        let name: Option<Rc<str>> = builder.name.map(Rc::from);
+        let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
@@ -192,7 +192,7 @@ impl Core {
             index,
             Some(Label {
                 serial,
-                name: name.as_deref().map(Arc::from),
+                name: name.clone(),
                 site,
             }),
         );
@@ -269,7 +269,7 @@ impl Core {
             .flatten()
     }
 
-    pub(crate) fn current_task(&self) -> (TaskId, Option<Rc<str>>) {
+    pub(crate) fn current_task(&self) -> (TaskId, Option<Arc<str>>) {
         let id = self.current_id();
         (id, self.with_current(|t| t.name.clone()))
     }

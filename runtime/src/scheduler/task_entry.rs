@@ -2,6 +2,7 @@
 
 use std::panic::Location;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::fiber::Fiber;
 use crate::local::Locals;
@@ -47,7 +48,7 @@ pub(super) struct TaskEntry {
     pub(super) fiber: Fiber,
     /// The size class its stack goes back to in the pool.
     pub(super) stack_size: usize,
-    pub(super) name: Option<Rc<str>>,
+    pub(super) name: Option<Arc<str>>,
     /// Entered on every resume, so the task's events carry its id and name.
     pub(super) span: tracing::Span,
     /// Task-local values (see `local.rs`).
