@@ -476,17 +476,33 @@ fn sigusr1_prints_a_task_dump_and_the_server_goes_on() {
     idle.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     ask(&mut idle, b"before\n");
+    // stderr is read as it comes: the dump is printed by the server's
+    // signal thread, in its own time, and must be out before SIGTERM.
+    let (err_tx, err_rx) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = err_tx.send(line);
+        }
+    });
     let pid = child.id() as libc::pid_t;
     // SAFETY: kill(2) on our own child's pid; no memory is involved.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+    // The dump, then the counters line that ends it.
+    let mut err = String::new();
+    while !err.contains("== loop 0") || !err.lines().last().unwrap_or("").starts_with("tasks:") {
+        let line = err_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no task dump within 30 s ({e}): {err}"));
+        err.push_str(&line);
+        err.push('\n');
+    }
     ask(&mut idle, b"after\n"); // still serving
                                 // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     drop(idle);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", out.status);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("== loop 0"), "{err}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {err}");
     // The dump names the connection's task and what it waits on.
     assert!(err.contains("parked"), "{err}");
 }
