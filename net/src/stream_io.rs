@@ -1,47 +1,80 @@
 //! Reads and writes shared by the byte-stream sockets (TCP and Unix).
+//!
+//! They go to the kernel through [`weft_runtime::io::recv`] and
+//! [`send`](weft_runtime::io::send), std's socket calls without the C
+//! library's cancellation bookkeeping (about 60 instructions a round trip
+//! once the process has a second thread, such as the stall watchdog).
 
-use std::io::{self, Read, Write};
+use std::io;
+use std::os::fd::AsFd;
 
 use mio::event::Source;
+use weft_runtime::io::{recv, send};
 use weft_runtime::Registration;
 
 use crate::timeouts::{std_kind, Timeouts};
 
 /// Reads into `buf`, parking until bytes arrive or the read deadline passes
 /// (then `WouldBlock`, as std).
-///
-/// A short read on a byte stream means the receive buffer was emptied, so
-/// the reactor is told: the next read waits for readiness instead of first
-/// asking the kernel for bytes that are not there.
 #[inline]
-pub(crate) fn read<S>(
+pub(crate) fn read<S: Source + AsFd>(
     io: &Registration<S>,
     timeouts: &Timeouts,
     buf: &mut [u8],
-) -> io::Result<usize>
-where
-    S: Source,
-    for<'a> &'a S: Read,
-{
-    let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |mut s| s.read(buf)))?;
-    if n < buf.len() {
-        io.read_drained();
-    }
+) -> io::Result<usize> {
+    let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |s| recv(s.as_fd(), buf)))?;
+    drained_if_short(io, n, buf.len());
     Ok(n)
 }
 
 /// Writes from `buf`, parking until the socket takes some or the write
-/// deadline passes. A short write means the send buffer is full, and the
-/// reactor is told so.
+/// deadline passes (then `WouldBlock`).
 #[inline]
-pub(crate) fn write<S>(io: &Registration<S>, timeouts: &Timeouts, buf: &[u8]) -> io::Result<usize>
-where
-    S: Source,
-    for<'a> &'a S: Write,
-{
-    let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |mut s| s.write(buf)))?;
-    if n < buf.len() {
+pub(crate) fn write<S: Source + AsFd>(
+    io: &Registration<S>,
+    timeouts: &Timeouts,
+    buf: &[u8],
+) -> io::Result<usize> {
+    let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |s| send(s.as_fd(), buf)))?;
+    filled_if_short(io, n, buf.len());
+    Ok(n)
+}
+
+/// Reads what is there without parking: `WouldBlock` when nothing is.
+#[inline]
+pub(crate) fn try_read<S: Source + AsFd>(
+    io: &Registration<S>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let n = io.try_read_with(|s| recv(s.as_fd(), buf))?;
+    drained_if_short(io, n, buf.len());
+    Ok(n)
+}
+
+/// Writes what the socket takes now without parking: `WouldBlock` when it
+/// takes nothing.
+#[inline]
+pub(crate) fn try_write<S: Source + AsFd>(io: &Registration<S>, buf: &[u8]) -> io::Result<usize> {
+    let n = io.try_write_with(|s| send(s.as_fd(), buf))?;
+    filled_if_short(io, n, buf.len());
+    Ok(n)
+}
+
+/// A short read on a byte stream means the receive buffer was emptied, so
+/// the reactor is told: the next read waits for readiness instead of first
+/// asking the kernel for bytes that are not there.
+#[inline]
+fn drained_if_short<S: Source>(io: &Registration<S>, n: usize, asked: usize) {
+    if n < asked {
+        io.read_drained();
+    }
+}
+
+/// A short write means the send buffer is full: the next write waits for
+/// readiness.
+#[inline]
+fn filled_if_short<S: Source>(io: &Registration<S>, n: usize, offered: usize) {
+    if n < offered {
         io.write_filled();
     }
-    Ok(n)
 }

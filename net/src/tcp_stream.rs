@@ -484,11 +484,7 @@ impl TcpStream {
     /// `WouldBlock`, or as for `read`.
     #[inline]
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.io.try_read_with(|mut s| s.read(buf))?;
-        if n < buf.len() {
-            self.io.read_drained();
-        }
-        Ok(n)
+        stream_io::try_read(&self.io, buf)
     }
 
     /// Writes what the socket takes now without ever parking: `WouldBlock`
@@ -499,11 +495,7 @@ impl TcpStream {
     /// `WouldBlock`, or as for `write`.
     #[inline]
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.io.try_write_with(|mut s| s.write(buf))?;
-        if n < buf.len() {
-            self.io.write_filled();
-        }
-        Ok(n)
+        stream_io::try_write(&self.io, buf)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), if any.

@@ -34,7 +34,7 @@ mod deadlock;
 mod dump;
 mod fiber;
 mod handle;
-mod io;
+pub mod io;
 mod local;
 mod lock_cycle;
 mod loops;
