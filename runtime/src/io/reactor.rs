@@ -97,6 +97,12 @@ pub(crate) struct Reactor {
     /// Live registrations: with none, polling can be skipped while tasks
     /// are ready.
     registrations: Cell<usize>,
+    /// Set while `dispatch` runs, which may resume tasks.
+    dispatching: Cell<bool>,
+    /// Tokens deregistered during a dispatch. Their records stay until it
+    /// ends, so a source registered meanwhile cannot take a token that has
+    /// events left in the batch (a stale hang-up would mark it closed).
+    retired: RefCell<Vec<usize>>,
 }
 
 impl Reactor {
@@ -108,6 +114,8 @@ impl Reactor {
             more: RefCell::new(HashMap::new()),
             shared_slots: Cell::new(0),
             registrations: Cell::new(0),
+            dispatching: Cell::new(false),
+            retired: RefCell::new(Vec::new()),
         })
     }
 
@@ -138,6 +146,17 @@ impl Reactor {
     /// Takes `source` out of the poller and forgets its waiters.
     pub(crate) fn deregister(&self, source: &mut impl Source, token: usize) -> io::Result<()> {
         let result = self.poll.borrow().registry().deregister(source);
+        if self.dispatching.get() {
+            self.retired.borrow_mut().push(token);
+        } else {
+            self.forget(token);
+        }
+        self.registrations.set(self.registrations.get() - 1);
+        result
+    }
+
+    /// Drops the record of a deregistered token.
+    fn forget(&self, token: usize) {
         if let Some(w) = self.waiters.borrow_mut().try_remove(token) {
             for (dir, slot) in [(Direction::Read, &w.read), (Direction::Write, &w.write)] {
                 if slot.more {
@@ -148,8 +167,6 @@ impl Reactor {
                 }
             }
         }
-        self.registrations.set(self.registrations.get() - 1);
-        result
     }
 
     /// Whether an operation in `dir` is worth trying before parking.
@@ -367,27 +384,52 @@ impl Reactor {
         }
     }
 
-    /// Polls the OS once and hands, per direction made ready, the oldest
-    /// waiter to `wake` (and the next, as long as `wake` says the park had
-    /// already ended). Returns whether the cross-thread waker fired.
-    pub(crate) fn poll(
-        &self,
-        timeout: Option<Duration>,
-        mut wake: impl FnMut(Unparker, Wake) -> bool,
-    ) -> io::Result<bool> {
+    /// Polls the OS once (for at most `timeout`; `None` blocks until an
+    /// event), leaving the events for [`dispatch`](Self::dispatch). A signal
+    /// that interrupts a bounded wait ends it with no events.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> io::Result<()> {
         let mut events = self.events.borrow_mut();
         loop {
             match self.poll.borrow_mut().poll(&mut events, timeout) {
-                Ok(()) => break,
+                Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     if timeout.is_none() {
                         continue;
                     }
-                    return Ok(false);
+                    events.clear();
+                    return Ok(());
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Hands, per direction the last [`poll`](Self::poll) found ready, the
+    /// oldest waiter to `wake` (and the next, as long as `wake` says the
+    /// park had already ended). `wake` may run the woken task before it
+    /// returns: nothing here is borrowed across the call but the event
+    /// batch, which only `poll` touches. Returns whether the cross-thread
+    /// waker fired.
+    #[inline]
+    pub(crate) fn dispatch(&self, mut wake: impl FnMut(Unparker, Wake) -> bool) -> bool {
+        /// Ends the dispatch, even if a resumed task's unwinding reaches here.
+        struct Dispatching<'a>(&'a Reactor);
+        impl Drop for Dispatching<'_> {
+            fn drop(&mut self) {
+                self.0.dispatching.set(false);
+                if self.0.retired.borrow().is_empty() {
+                    return;
+                }
+                let mut retired = std::mem::take(&mut *self.0.retired.borrow_mut());
+                for token in retired.drain(..) {
+                    self.0.forget(token);
+                }
+                *self.0.retired.borrow_mut() = retired; // empty, allocation kept
+            }
+        }
+        self.dispatching.set(true);
+        let _dispatching = Dispatching(self);
+        let events = self.events.borrow();
         let mut remote = false;
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
@@ -428,6 +470,6 @@ impl Reactor {
                 }
             }
         }
-        Ok(remote)
+        remote
     }
 }

@@ -6,9 +6,11 @@
 use std::panic;
 use std::time::Instant;
 
-use super::{Core, State};
+use super::run_loop::Resume;
+use super::{Core, State, TaskEntry};
 use crate::park::{Reason, Unparker, Wake};
 use crate::task::{CancelUnwind, TaskId};
+use crate::time::TimerKey;
 
 impl Core {
     /// Prepares the running task's park. Returns the park's outcome at once
@@ -150,34 +152,65 @@ impl Core {
         let woke = self.with_entry(id, |t| match t.state {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Ready;
-                t.wake = wake;
-                // This park is over: its unparkers are stale from now on.
-                t.seq = t.seq.wrapping_add(1);
-                Some((reason, t.timer.take()))
+                Some(end_park(t, reason, wake))
             }
             _ => None,
         });
         match woke.flatten() {
-            Some((reason, timer)) => {
-                // Retire the park's deadline now, not when the task resumes:
-                // it may expire in this very turn, and the timer loop must
-                // not pop (and free) a key the task would later remove again.
-                // A timed-out park's entry was already popped.
-                if let Some(key) = timer.filter(|_| wake != Wake::TimedOut) {
-                    self.timers.borrow_mut().remove(key);
-                }
-                if reason.is_external() {
-                    self.external.set(self.external.get() - 1);
-                }
+            Some(ended) => {
+                self.retire_park(id, ended, wake);
                 self.ready.borrow_mut().push_back(id);
-                if wake == Wake::Unparked {
-                    self.watch.counters.wakes.bump();
-                }
-                tracing::trace!(task = id.serial(), ?wake, "wake");
                 true
             }
             None => false,
         }
+    }
+
+    /// Like [`unpark`](Self::unpark) with `Wake::Unparked`, but resumes the
+    /// woken task at once instead of queueing it: for a readiness event
+    /// polled while no task was ready, where the queue would hand the woken
+    /// tasks back in the order they were woken anyway (rule 4 holds: the
+    /// loop is between tasks, nobody is preempted). Saves the queue's push
+    /// and pop and a second lookup of the record.
+    #[inline(always)]
+    pub(super) fn unpark_and_run(&self, u: Unparker) -> bool {
+        let id = u.task();
+        let woke = self.with_entry(id, |t| match t.state {
+            State::Parked(reason) if t.seq == u.seq() => {
+                t.state = State::Running;
+                let ended = end_park(t, reason, Wake::Unparked);
+                Some((ended, Resume::of(t)))
+            }
+            _ => None,
+        });
+        match woke.flatten() {
+            Some((ended, resume)) => {
+                self.retire_park(id, ended, Wake::Unparked);
+                self.resume_task(id, resume);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The loop's side of a park that `end_park` ended: the deadline timer
+    /// retired, the external-wait count and the counters updated.
+    #[inline(always)]
+    fn retire_park(&self, id: TaskId, (reason, timer): (Reason, Option<TimerKey>), wake: Wake) {
+        // Retire the park's deadline now, not when the task resumes: it may
+        // expire in this very turn, and the timer loop must not pop (and
+        // free) a key the task would later remove again. A timed-out park's
+        // entry was already popped.
+        if let Some(key) = timer.filter(|_| wake != Wake::TimedOut) {
+            self.timers.borrow_mut().remove(key);
+        }
+        if reason.is_external() {
+            self.external.set(self.external.get() - 1);
+        }
+        if wake == Wake::Unparked {
+            self.watch.counters.wakes.bump();
+        }
+        tracing::trace!(task = id.serial(), ?wake, "wake");
     }
 
     pub(crate) fn is_parked(&self, u: Unparker) -> bool {
@@ -203,6 +236,15 @@ impl Core {
             self.unpark(u, Wake::Unparked);
         }
     }
+}
+
+/// Ends `t`'s park (in `reason`) with `wake`: its unparkers are stale from
+/// now on. Returns the reason and the deadline timer, for `retire_park`.
+#[inline]
+fn end_park(t: &mut TaskEntry, reason: Reason, wake: Wake) -> (Reason, Option<TimerKey>) {
+    t.wake = wake;
+    t.seq = t.seq.wrapping_add(1);
+    (reason, t.timer.take())
 }
 
 /// Index into [`Counters::parks`].

@@ -5,12 +5,36 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
-use super::{Core, State};
+use super::{Core, State, TaskEntry};
 use crate::fiber::Fiber;
 use crate::handle::Request;
 use crate::park::{Unparker, Wake};
 use crate::runtime::RunError;
 use crate::task::{Builder, TaskId};
+
+/// What the loop copies out of a task's record to resume it, so no borrow
+/// of the table is held across the switch.
+pub(super) struct Resume {
+    fiber: std::ptr::NonNull<crate::fiber::Coro>,
+    /// Whether its span is enabled (a subscriber wants its events).
+    traced: bool,
+    cancelled: bool,
+    seq: u32,
+    wake: Wake,
+}
+
+impl Resume {
+    #[inline(always)]
+    pub(super) fn of(t: &TaskEntry) -> Resume {
+        Resume {
+            fiber: t.fiber.as_ptr(),
+            traced: !t.span.is_disabled(),
+            cancelled: t.cancelled,
+            seq: t.seq,
+            wake: t.wake,
+        }
+    }
+}
 
 /// What one turn asks of the OS poller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,13 +63,26 @@ impl Core {
     /// save and restore on every resume.
     #[inline(always)]
     pub(super) fn run_task(&self, id: TaskId) {
-        let Some((fiber, traced, cancelled, seq, wake)) = self.with_entry(id, |t| {
+        let Some(resume) = self.with_entry(id, |t| {
             t.state = State::Running;
-            let traced = !t.span.is_disabled();
-            (t.fiber.as_ptr(), traced, t.cancelled, t.seq, t.wake)
+            Resume::of(t)
         }) else {
             return;
         };
+        self.resume_task(id, resume);
+    }
+
+    /// Resumes task `id`, already marked `Running`, with what its record
+    /// said (see `run_task`; inlined for the same reason).
+    #[inline(always)]
+    pub(super) fn resume_task(&self, id: TaskId, resume: Resume) {
+        let Resume {
+            fiber,
+            traced,
+            cancelled,
+            seq,
+            wake,
+        } = resume;
         // With no subscriber the span is disabled: skip its clone and
         // enter/exit on every resume.
         let span = if traced { self.task_span(id) } else { None };
@@ -180,6 +217,9 @@ impl Core {
             PollWait::Forever => Some(None),
             PollWait::Deadlock => return Err(RunError::Deadlock(self.deadlock_report())),
         };
+        let timers = !self.timers.borrow().is_empty();
+        let turns = self.turns.get().wrapping_add(1);
+        self.turns.set(turns);
         if let Some(timeout) = timeout {
             let counters = &self.watch.counters;
             counters.polls.bump();
@@ -188,28 +228,35 @@ impl Core {
                 self.watch.idle();
                 Instant::now()
             });
-            let remote_woken = self.reactor.poll(timeout, |u, wake| {
-                counters.events.bump();
-                self.unpark(u, wake)
-            })?;
+            self.reactor.poll(timeout)?;
+            // The turn's time, which parks record (for dumps): read when the
+            // turn polled the OS or has timers to fire (it pays for a syscall
+            // or needs the clock anyway), else every 64th turn (below), so a
+            // loop of pure yields does not pay a clock read per pass.
+            let now = Instant::now();
+            self.now.set(now);
             if let Some(from) = idle_from {
-                counters.idle_ns.add(from.elapsed().as_nanos() as u64);
+                counters.idle_ns.add((now - from).as_nanos() as u64);
             }
+            // Nothing was ready before the poll: the tasks it wakes run as
+            // they are woken, in that order, as the queue would have run them.
+            let direct = self.ready.borrow().is_empty();
+            let remote_woken = self.reactor.dispatch(|u, wake| {
+                counters.events.bump();
+                if direct {
+                    self.unpark_and_run(u)
+                } else {
+                    self.unpark(u, wake)
+                }
+            });
             if remote_woken {
                 self.serve_remote();
             }
-        }
-        // The turn's time, which parks record (for dumps): read when the
-        // turn polled the OS or has timers to fire (it pays for a syscall or
-        // needs the clock anyway), else every 64th turn, so a loop of pure
-        // yields does not pay a clock read per pass.
-        let timers = !self.timers.borrow().is_empty();
-        let turns = self.turns.get().wrapping_add(1);
-        self.turns.set(turns);
-        if timeout.is_some() || timers || turns % 64 == 0 {
+        } else if timers || turns % 64 == 0 {
             self.now.set(Instant::now());
         }
-        if timers {
+        // Looked at again: a task run by the dispatch may have set one.
+        if !self.timers.borrow().is_empty() {
             let now = self.now.get();
             loop {
                 let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
