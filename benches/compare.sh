@@ -21,6 +21,9 @@
 # user-space instructions per round trip from
 # `valgrind --tool=callgrind` (when installed). Both take the difference of a
 # short and a long run, so start-up and connection set-up cancel out.
+# CACHE_SIM=1 adds callgrind's cache simulation: user-space L1 and
+# last-level data misses per round trip, the deterministic view of what
+# grows with the connection count.
 #
 # Servers listen on 127.0.0.1:0 and report their port; every process the
 # script starts is stopped on exit. Raw results land in target/compare/.
@@ -246,14 +249,22 @@ if command -v valgrind >/dev/null; then
                 declare -A ir=()
                 for rounds in "$ROUNDS_SHORT" "$ROUNDS_LONG"; do
                     start_server "$server" "$log.server" valgrind --tool=callgrind \
-                        --callgrind-out-file="$log.callgrind.$rounds"
+                        ${CACHE_SIM:+--cache-sim=yes} --callgrind-out-file="$log.callgrind.$rounds"
                     rounds_run "$server" "$conns" "$size" "$rounds" "$log.rounds.$rounds"
                     stop_server
                     ir[$rounds]=$(awk '$1 == "totals:" {print $2}' "$log.callgrind.$rounds")
+                    # With the cache simulation: D1mr D1mw DLmr DLmw.
+                    miss[$rounds]=$(awk '$1 == "totals:" {print $6, $7, $9, $10}' "$log.callgrind.$rounds")
                 done
                 awk -v a="${ir[$ROUNDS_SHORT]}" -v b="${ir[$ROUNDS_LONG]}" \
                     -v n=$((conns * (ROUNDS_LONG - ROUNDS_SHORT))) -v id="$server,$conns,$size" \
                     'BEGIN {printf "%s,%.0f\n", id, (b - a) / n}' >>"$IR"
+                if [ -n "${CACHE_SIM:-}" ]; then
+                    awk -v a="${miss[$ROUNDS_SHORT]}" -v b="${miss[$ROUNDS_LONG]}" \
+                        -v n=$((conns * (ROUNDS_LONG - ROUNDS_SHORT))) -v id="$server,$conns,$size" \
+                        'BEGIN { split(a, x, " "); split(b, y, " ")
+                            printf "%s,%.2f,%.2f\n", id, (y[1] + y[2] - x[1] - x[2]) / n, (y[3] + y[4] - x[3] - x[4]) / n }' >>"$OUT/misses.csv"
+                fi
                 unset ir
             done
         done
@@ -267,6 +278,14 @@ if command -v valgrind >/dev/null; then
         END { for (i = 2; i <= NR; i++) { split(row[i], f, ",")
             k = f[2] "," f[3]
             printf "| %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], (m[k] > 0 ? sprintf("%.2f", f[4] / m[k]) : "-") } }' "$IR"
+    if [ -n "${CACHE_SIM:-}" ]; then
+        echo
+        echo "## Simulated user-space data-cache misses per round trip (callgrind --cache-sim=yes; raw: $OUT/misses.csv)"
+        echo
+        echo "| server | conns | size | L1 data misses/rt | last-level data misses/rt |"
+        echo "|---|---:|---:|---:|---:|"
+        awk -F, '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$OUT/misses.csv"
+    fi
 else
     echo
     echo "(valgrind not installed: no instruction counts)"
