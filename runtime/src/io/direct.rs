@@ -32,6 +32,24 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 /// # Errors
 ///
 /// The OS error of the call (`WouldBlock`, `ConnectionReset`, ...).
+///
+/// # Examples
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use std::os::fd::AsFd;
+/// use weft::io::{recv, send};
+///
+/// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let mut buf = [0; 8];
+/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+/// assert_eq!(send(b.as_fd(), b"hi").unwrap(), 2);
+/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap(), 2);
+/// drop(b);
+/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap(), 0); // end of file
+/// assert_eq!(send(a.as_fd(), b"hi").unwrap_err().kind(), ErrorKind::BrokenPipe);
+/// ```
 #[inline]
 pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     #[cfg(target_os = "linux")]
