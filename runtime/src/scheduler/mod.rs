@@ -177,7 +177,7 @@ impl Core {
             fiber: self.fibers.borrow_mut().make(coroutine),
             stack_size,
             name: name.clone(),
-            span,
+            span: (!span.is_disabled()).then(|| Box::new(span)),
             locals: Vec::new(),
             outcome: slot.clone(),
             site,

@@ -28,7 +28,7 @@ impl Resume {
     pub(super) fn of(t: &TaskEntry) -> Resume {
         Resume {
             fiber: t.fiber.as_ptr(),
-            traced: !t.span.is_disabled(),
+            traced: t.span.is_some(),
             cancelled: t.cancelled,
             seq: t.seq,
             wake: t.wake,
@@ -136,7 +136,8 @@ impl Core {
     /// The task's span, cloned to be entered while it runs.
     #[cold]
     fn task_span(&self, id: TaskId) -> Option<tracing::Span> {
-        self.with_entry(id, |t| t.span.clone())
+        self.with_entry(id, |t| t.span.as_deref().cloned())
+            .flatten()
     }
 
     #[cold]
