@@ -308,6 +308,33 @@ fn a_clone_reads_in_one_green_thread_while_the_original_writes_in_another() {
 }
 
 #[test]
+fn clones_of_clones_share_the_timeouts_set_before_and_after() {
+    block_on(|| {
+        let (client, _server) = tcp_pair();
+        client
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let clone = client.try_clone().unwrap();
+        assert_eq!(clone.read_timeout().unwrap(), Some(Duration::from_secs(3)));
+        let again = clone.try_clone().unwrap();
+        client
+            .set_write_timeout(Some(Duration::from_secs(4)))
+            .unwrap();
+        again.set_read_timeout(None).unwrap();
+        for s in [&client, &clone, &again] {
+            assert_eq!(s.read_timeout().unwrap(), None);
+            assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(4)));
+        }
+        // A timeout set through one handle bounds a read through another.
+        clone
+            .set_read_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
+        let err = (&client).read(&mut [0; 4]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    });
+}
+
+#[test]
 fn a_clone_survives_the_originals_drop() {
     block_on(|| {
         let (client, server) = tcp_pair();

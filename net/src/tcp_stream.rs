@@ -4,7 +4,6 @@ use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use socket2::SockRef;
@@ -13,7 +12,7 @@ use weft_runtime::Registration;
 use crate::addr::{each_addr, ToSocketAddrs};
 use crate::adopt::{self, Kind};
 use crate::stream_io;
-use crate::timeouts::{self, std_kind, Timeouts};
+use crate::timeouts::{self, std_kind, SocketTimeouts, Timeouts};
 
 /// A TCP connection, shaped like `std::net::TcpStream`.
 ///
@@ -48,7 +47,7 @@ pub struct TcpStream {
     io: Registration<mio::net::TcpStream>,
     /// `set_read_timeout`/`set_write_timeout`, applied per call; shared with
     /// the handles `try_clone` makes, as std's belong to the socket.
-    timeouts: Rc<Timeouts>,
+    timeouts: SocketTimeouts,
 }
 
 impl TcpStream {
@@ -56,7 +55,7 @@ impl TcpStream {
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Registration::new(stream)?,
-            timeouts: Rc::default(),
+            timeouts: SocketTimeouts::default(),
         })
     }
 
@@ -92,7 +91,7 @@ impl TcpStream {
     /// The socket is closed on every error.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         let io = adopt::adopt("TcpStream::from_std", Kind::TcpStream, stream.into())?;
-        let timeouts = Rc::new(Timeouts::of(io.get_ref())?);
+        let timeouts = SocketTimeouts::new(Timeouts::of(io.get_ref())?);
         Ok(TcpStream { io, timeouts })
     }
 
@@ -170,7 +169,7 @@ impl TcpStream {
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: adopt::try_clone("TcpStream::try_clone", &self.io)?,
-            timeouts: self.timeouts.clone(),
+            timeouts: self.timeouts.share(),
         })
     }
 

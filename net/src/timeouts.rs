@@ -1,9 +1,11 @@
 //! Per-socket read and write timeouts, as std sockets keep them, and the
 //! error std reports when one passes.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::io;
+use std::ops::Deref;
 use std::os::fd::AsFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use socket2::SockRef;
@@ -65,6 +67,56 @@ impl Timeouts {
     #[inline]
     pub(crate) fn write_deadline(&self) -> Option<Instant> {
         deadline(self.write.get())
+    }
+}
+
+/// A socket's timeouts as each of its handles holds them: in the handle
+/// until the socket is first cloned, then in one record every clone shares
+/// (std's clones share `SO_RCVTIMEO`/`SO_SNDTIMEO`, which belong to the
+/// socket, not the descriptor). Most sockets are never cloned: theirs sit
+/// next to the registration they are read with, at no allocation and no
+/// cache line of their own per operation.
+#[derive(Debug, Default)]
+pub(crate) struct SocketTimeouts {
+    /// This handle's own, while `shared` is unset.
+    own: Timeouts,
+    /// The record all clones use, once there are clones.
+    shared: OnceCell<Rc<Timeouts>>,
+}
+
+impl SocketTimeouts {
+    pub(crate) fn new(timeouts: Timeouts) -> Self {
+        SocketTimeouts {
+            own: timeouts,
+            shared: OnceCell::new(),
+        }
+    }
+
+    /// The timeouts for a clone of this socket's handle: from now on both
+    /// read and set the same record.
+    pub(crate) fn share(&self) -> SocketTimeouts {
+        let shared = self.shared.get_or_init(|| {
+            Rc::new(Timeouts {
+                read: Cell::new(self.own.read()),
+                write: Cell::new(self.own.write()),
+            })
+        });
+        SocketTimeouts {
+            own: Timeouts::default(),
+            shared: OnceCell::from(shared.clone()),
+        }
+    }
+}
+
+impl Deref for SocketTimeouts {
+    type Target = Timeouts;
+
+    #[inline]
+    fn deref(&self) -> &Timeouts {
+        match self.shared.get() {
+            Some(shared) => shared,
+            None => &self.own,
+        }
     }
 }
 

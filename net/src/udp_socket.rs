@@ -4,7 +4,6 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
-use std::rc::Rc;
 use std::time::Duration;
 
 use socket2::SockRef;
@@ -12,7 +11,7 @@ use weft_runtime::Registration;
 
 use crate::addr::{each_addr, resolve, ToSocketAddrs};
 use crate::adopt::{self, Kind};
-use crate::timeouts::{std_kind, Timeouts};
+use crate::timeouts::{std_kind, SocketTimeouts, Timeouts};
 
 /// A UDP socket, shaped like `std::net::UdpSocket`.
 ///
@@ -35,7 +34,7 @@ pub struct UdpSocket {
     io: Registration<mio::net::UdpSocket>,
     /// `set_read_timeout`/`set_write_timeout`, applied per call; shared with
     /// the handles `try_clone` makes, as std's belong to the socket.
-    timeouts: Rc<Timeouts>,
+    timeouts: SocketTimeouts,
 }
 
 impl UdpSocket {
@@ -52,7 +51,7 @@ impl UdpSocket {
         each_addr(&addr, |a| {
             Ok(UdpSocket {
                 io: Registration::new(mio::net::UdpSocket::bind(a)?)?,
-                timeouts: Rc::default(),
+                timeouts: SocketTimeouts::default(),
             })
         })
     }
@@ -83,7 +82,7 @@ impl UdpSocket {
     /// is closed on every error.
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         let io = adopt::adopt("UdpSocket::from_std", Kind::UdpSocket, socket.into())?;
-        let timeouts = Rc::new(Timeouts::of(io.get_ref())?);
+        let timeouts = SocketTimeouts::new(Timeouts::of(io.get_ref())?);
         Ok(UdpSocket { io, timeouts })
     }
 
@@ -132,7 +131,7 @@ impl UdpSocket {
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
             io: adopt::try_clone("UdpSocket::try_clone", &self.io)?,
-            timeouts: self.timeouts.clone(),
+            timeouts: self.timeouts.share(),
         })
     }
 

@@ -6,14 +6,13 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::rc::Rc;
 use std::time::Duration;
 
 use weft_runtime::Registration;
 
 use crate::adopt::{self, Kind};
 use crate::stream_io;
-use crate::timeouts::Timeouts;
+use crate::timeouts::{SocketTimeouts, Timeouts};
 
 /// A Unix-domain stream socket, shaped like `std::os::unix::net::UnixStream`.
 ///
@@ -44,14 +43,14 @@ pub struct UnixStream {
     io: Registration<mio::net::UnixStream>,
     /// `set_read_timeout`/`set_write_timeout`, applied per call; shared with
     /// the handles `try_clone` makes, as std's belong to the socket.
-    timeouts: Rc<Timeouts>,
+    timeouts: SocketTimeouts,
 }
 
 impl UnixStream {
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: Registration::new(stream)?,
-            timeouts: Rc::default(),
+            timeouts: SocketTimeouts::default(),
         })
     }
 
@@ -82,7 +81,7 @@ impl UnixStream {
     /// it. The socket is closed on every error.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         let io = adopt::adopt("UnixStream::from_std", Kind::UnixStream, stream.into())?;
-        let timeouts = Rc::new(Timeouts::of(io.get_ref())?);
+        let timeouts = SocketTimeouts::new(Timeouts::of(io.get_ref())?);
         Ok(UnixStream { io, timeouts })
     }
 
@@ -111,7 +110,7 @@ impl UnixStream {
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: adopt::try_clone("UnixStream::try_clone", &self.io)?,
-            timeouts: self.timeouts.clone(),
+            timeouts: self.timeouts.share(),
         })
     }
 
