@@ -105,7 +105,7 @@ fn watch_loop(watch: &Watch, threshold: Duration) {
 }
 
 fn describe(watch: &Watch, serial: u32) -> String {
-    match watch.label_of(serial) {
+    match watch.labels.of(serial) {
         Some(label) => label.describe(),
         None => format!("#{serial}"),
     }

@@ -40,7 +40,7 @@ use crate::stack::StackPool;
 use crate::stall::Watchdog;
 use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
 use crate::time::TimerHeap;
-use crate::watch::{Label, Watch};
+use crate::watch::Watch;
 
 pub(crate) use parking::ElapsedUnwind;
 pub use shutdown::{BlockedTask, DeadlockReport};
@@ -188,14 +188,9 @@ impl Core {
             scope_armed: false,
         };
         let index = self.tasks.borrow_mut().insert(entry);
-        self.watch.set_label(
-            index,
-            Some(Label {
-                serial,
-                name: name.clone(),
-                site,
-            }),
-        );
+        self.watch
+            .labels
+            .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.borrow_mut().push_back(id);

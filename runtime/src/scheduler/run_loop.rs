@@ -105,7 +105,7 @@ impl Core {
     #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
-        self.watch.set_label(id.index(), None);
+        self.watch.labels.retire(id.index());
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks
             .borrow_mut()
