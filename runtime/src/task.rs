@@ -377,9 +377,9 @@ where
             Err(JoinError::Cancelled) => End::Cancelled,
             Err(_) => End::Panicked,
         };
-        context::with_core("task end", |core| core.count_end(end));
+        let locals = context::with_core("task end", |core| core.end_current(end));
         // A panicking task-local destructor must not escape into the loop.
-        if let Err(p) = panic::catch_unwind(crate::local::drop_current_locals) {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(locals))) {
             context::with_core("task end", |core| core.report_panic(p.as_ref()));
         }
         slot.complete(result);

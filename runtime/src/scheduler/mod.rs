@@ -307,14 +307,17 @@ impl Core {
         tracing::error!(panic = msg, "task panicked");
     }
 
-    /// Counts how a task's body ended.
-    pub(crate) fn count_end(&self, end: task::End) {
+    /// Counts how the running task's body ended and hands back its
+    /// task-locals, which the body drops while it is still a green thread
+    /// (their destructors may park).
+    pub(crate) fn end_current(&self, end: task::End) -> Locals {
         let c = &self.watch.counters;
         match end {
             task::End::Returned => c.finished.bump(),
             task::End::Panicked => c.panicked.bump(),
             task::End::Cancelled => c.cancelled.bump(),
         }
+        self.with_current(|t| std::mem::take(&mut t.locals))
     }
 
     /// `'name' (#id)` or `#id` of the green thread running now, for the
