@@ -165,7 +165,10 @@ impl Core {
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
-        let entry = TaskEntry {
+        let fiber = self.fibers.borrow_mut().make(coroutine);
+        // Built in the call, not in a local first: that saves a copy of the
+        // whole record per spawn.
+        let index = self.tasks.borrow_mut().insert(TaskEntry {
             serial,
             seq: 0,
             state: State::Ready,
@@ -174,7 +177,7 @@ impl Core {
             cancelled: false,
             unwinding: false,
             daemon: builder.daemon,
-            fiber: self.fibers.borrow_mut().make(coroutine),
+            fiber,
             stack_size,
             name: name.clone(),
             span,
@@ -186,8 +189,7 @@ impl Core {
             interrupt_pending: false,
             scope: None,
             scope_armed: false,
-        };
-        let index = self.tasks.borrow_mut().insert(entry);
+        });
         self.watch
             .labels
             .publish(index, serial, name.as_ref(), site);
