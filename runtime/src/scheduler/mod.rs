@@ -119,7 +119,7 @@ impl Core {
             ready: RefCell::new(VecDeque::new()),
             current: Cell::new(None),
             timers: RefCell::new(TimerHeap::default()),
-            stacks: RefCell::new(StackPool::new()),
+            stacks: RefCell::new(StackPool::new(watch.clone())),
             reactor,
             remote,
             remote_batch: RefCell::new(VecDeque::new()),
@@ -158,7 +158,6 @@ impl Core {
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
-        self.publish_stacks();
         let slot = Rc::new(JoinSlot::new());
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
@@ -335,14 +334,6 @@ impl Core {
             Some(name) => format!("'{name}' (#{})", t.serial),
             None => format!("#{}", t.serial),
         })
-    }
-
-    /// Copies the stack pool's figures into the shared counters.
-    fn publish_stacks(&self) {
-        let stacks = self.stacks.borrow();
-        let c = &self.watch.counters;
-        c.stacks_mapped.set(stacks.mapped() as u64);
-        c.stacks_pooled.set(stacks.idle() as u64);
     }
 
     // ---- stats ----------------------------------------------------------------

@@ -20,7 +20,6 @@ impl Core {
         std::mem::forget(std::mem::take(&mut entry.locals));
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks.borrow_mut().discard(co.into_stack());
-        self.publish_stacks();
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }

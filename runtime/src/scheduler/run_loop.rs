@@ -110,7 +110,6 @@ impl Core {
         self.stacks
             .borrow_mut()
             .put(entry.stack_size, co.into_stack());
-        self.publish_stacks();
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
