@@ -311,6 +311,7 @@ impl Core {
     /// Counts how the running task's body ended and hands back its
     /// task-locals, which the body drops while it is still a green thread
     /// (their destructors may park).
+    #[inline]
     pub(crate) fn end_current(&self, end: task::End) -> Locals {
         let c = &self.watch.counters;
         match end {
