@@ -38,7 +38,7 @@ use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
 use crate::stall::Watchdog;
-use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
+use crate::task::{self, Builder, JoinHandle, SlotPool, TaskId};
 use crate::time::TimerHeap;
 use crate::watch::Watch;
 
@@ -82,6 +82,8 @@ pub(crate) struct Core {
     current_seq: Cell<u32>,
     /// Spare coroutine boxes.
     fibers: RefCell<FiberPool>,
+    /// Spare join slots.
+    pub(crate) join_slots: SlotPool,
     /// Set when the running task parks (its record already says `Parked`),
     /// so the loop needs no lookup after the switch to tell a park from a
     /// `yield_now`.
@@ -131,6 +133,7 @@ impl Core {
             current_cancelled: Cell::new(false),
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
+            join_slots: SlotPool::default(),
             current_parked: Cell::new(false),
             current_wake: Cell::new(Wake::Unparked),
             stall_watch: watchdog.is_some(),
@@ -158,7 +161,7 @@ impl Core {
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
-        let slot = Rc::new(JoinSlot::new());
+        let slot = self.join_slots.take::<T>();
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
