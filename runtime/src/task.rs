@@ -358,8 +358,9 @@ const SLOT_POOL_LIMIT: usize = 4096;
 
 impl SlotPool {
     /// An empty slot for a task returning `T`: the last spare if it is for a
-    /// `T`, else a new one.
-    #[inline]
+    /// `T`, else a new one. Always inlined, like the other pools' takes: a
+    /// frame of its own costs a fifth of its instructions.
+    #[inline(always)]
     pub(crate) fn take<T: 'static>(&self) -> Rc<JoinSlot<T>> {
         let mut spare = self.spare.borrow_mut();
         if let Some(slot) = spare.pop() {
@@ -374,7 +375,7 @@ impl SlotPool {
     }
 
     /// Keeps `slot`, the last reference to a slot already emptied.
-    #[inline]
+    #[inline(always)]
     fn keep(&self, slot: Rc<dyn Any>) {
         let mut spare = self.spare.borrow_mut();
         if spare.len() < SLOT_POOL_LIMIT {
