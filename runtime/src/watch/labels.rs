@@ -249,4 +249,38 @@ mod tests {
         labels.publish(200, 3, None, here);
         assert_eq!(labels.of(3).unwrap().name, None);
     }
+
+    #[test]
+    fn a_reader_never_sees_one_task_with_anothers_name_or_site() {
+        let labels = Labels::default();
+        let named_site = Location::caller();
+        let unnamed_site = Location::caller();
+        let name: Arc<str> = Arc::from("named");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // Odd serials are named, even ones are not; every index is
+                // reused over and over.
+                for serial in 1..1_000_000u32 {
+                    let index = serial as usize % 100;
+                    labels.retire(index);
+                    if serial % 2 == 1 {
+                        labels.publish(index, serial, Some(&name), named_site);
+                    } else {
+                        labels.publish(index, serial, None, unnamed_site);
+                    }
+                }
+                done.store(true, Ordering::Relaxed);
+            });
+            while !done.load(Ordering::Relaxed) {
+                for (index, l) in labels.all() {
+                    assert_eq!(index, l.serial as usize % 100);
+                    let named = l.serial % 2 == 1;
+                    assert_eq!(l.name.is_some(), named, "{l:?}");
+                    let site = if named { named_site } else { unnamed_site };
+                    assert!(std::ptr::eq(l.site, site), "{l:?}");
+                }
+            }
+        });
+    }
 }
