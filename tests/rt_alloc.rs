@@ -1,4 +1,5 @@
-//! No allocation on the hot path: yield, park/unpark, timed park and sleep.
+//! No allocation on the hot path: yield, park/unpark, timed park, sleep, and
+//! spawn + join once stacks and join slots are pooled.
 //!
 //! This binary installs a counting global allocator, so it lives alone in
 //! its own test file. Only allocations made on the counting thread while
@@ -176,5 +177,34 @@ fn sleep_does_not_allocate() {
         other.cancel();
         let _ = other.join();
         assert_eq!(n, 0, "allocations across 100 sleeps");
+    });
+}
+
+#[test]
+fn spawn_and_join_do_not_allocate_once_warm() {
+    run(|| {
+        // The first burst maps the stacks, grows the task table and leaves
+        // its join slots in the pool; later spawns (of tasks returning the
+        // same type) take from the pools.
+        let burst = || {
+            let handles: Vec<_> = (0..100u64).map(|i| spawn(move || i * 2)).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+        };
+        let mut handles = Vec::with_capacity(100);
+        burst();
+        let n = allocations_in(|| {
+            for _ in 0..1_000 {
+                assert_eq!(spawn(|| 7u64).join().unwrap(), 7);
+            }
+            for i in 0..100u64 {
+                handles.push(spawn(move || i * 2));
+            }
+            let sum: u64 = handles.drain(..).map(|h| h.join().unwrap()).sum();
+            assert_eq!(sum, 9_900);
+        });
+        assert_eq!(
+            n, 0,
+            "allocations across 1,000 spawn+joins and a burst of 100"
+        );
     });
 }

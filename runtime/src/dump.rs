@@ -81,7 +81,8 @@ impl TaskDump {
     /// The dump built from the labels alone, when the loop cannot answer.
     pub(crate) fn from_watch(watch: &Watch) -> TaskDump {
         let tasks = watch
-            .labels()
+            .labels
+            .all()
             .into_iter()
             .map(|(index, l)| DumpedTask {
                 id: TaskId::from_parts(index as u32, l.serial),

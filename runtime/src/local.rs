@@ -119,9 +119,3 @@ macro_rules! task_local {
         });
     )+};
 }
-
-/// Drops the running task's locals (called at the end of its body).
-pub(crate) fn drop_current_locals() {
-    let locals = context::with_core("task end", |core| core.with_locals(std::mem::take));
-    drop(locals);
-}

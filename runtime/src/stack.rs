@@ -5,8 +5,12 @@
 //! stack back here and the next spawn of the same size takes it.
 
 use std::io;
+use std::sync::Arc;
 
 use corosensei::stack::DefaultStack;
+
+use crate::metrics::Counter;
+use crate::watch::Watch;
 
 /// The smallest stack a task may ask for (the seeds' "at least 32,768 bytes").
 pub const MIN_STACK_SIZE: usize = 32 * 1024;
@@ -61,23 +65,34 @@ pub(crate) struct StackPool {
     free: Vec<(usize, Vec<Stack>)>,
     /// Idle stacks kept per size; stacks returned past it are unmapped.
     limit: usize,
-    /// Stacks ever mapped and not yet unmapped (for tests and stats).
-    mapped: usize,
-    /// Stacks idle in `free` (kept, so stats need no scan).
-    idle: usize,
+    /// Where the pool keeps its two figures (stacks mapped, stacks idle):
+    /// the loop's shared counters, so `metrics()` reads them from any
+    /// thread and no spawn or exit has to copy them there.
+    watch: Arc<Watch>,
 }
 
 /// A pooled stack: corosensei's mmap stack with its guard page.
 pub(crate) type Stack = DefaultStack;
 
 impl StackPool {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(watch: Arc<Watch>) -> Self {
         StackPool {
             free: Vec::new(),
             limit: DEFAULT_POOL_LIMIT,
-            mapped: 0,
-            idle: 0,
+            watch,
         }
+    }
+
+    /// Stacks ever mapped and not yet unmapped.
+    #[inline]
+    fn mapped_counter(&self) -> &Counter {
+        &self.watch.counters.stacks_mapped
+    }
+
+    /// Stacks idle in `free`.
+    #[inline]
+    fn idle_counter(&self) -> &Counter {
+        &self.watch.counters.stacks_pooled
     }
 
     /// Takes an idle stack of `size` bytes (already validated), or maps one.
@@ -85,7 +100,8 @@ impl StackPool {
     pub(crate) fn take(&mut self, size: usize) -> io::Result<Stack> {
         if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
             if let Some(stack) = list.pop() {
-                self.idle -= 1;
+                let idle = self.idle_counter();
+                idle.set(idle.get() - 1);
                 return Ok(stack);
             }
         }
@@ -96,7 +112,7 @@ impl StackPool {
     fn map(&mut self, size: usize) -> io::Result<Stack> {
         match DefaultStack::new(size) {
             Ok(stack) => {
-                self.mapped += 1;
+                self.mapped_counter().bump();
                 Ok(stack)
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => Err(io::Error::new(
@@ -106,7 +122,7 @@ impl StackPool {
                      the kernel's memory-map limit is probably reached (each stack takes two maps; \
                      see `sysctl vm.max_map_count`, default 65530). Raise it with \
                      `sysctl -w vm.max_map_count=262144`, use fewer tasks, or check memory limits",
-                    self.mapped
+                    self.mapped()
                 ),
             )),
             Err(e) => Err(e),
@@ -118,32 +134,29 @@ impl StackPool {
     pub(crate) fn put(&mut self, size: usize, stack: Stack) {
         let limit = self.limit;
         match self.free.iter_mut().find(|(s, _)| *s == size) {
-            Some((_, list)) if list.len() < limit => {
-                list.push(stack);
-                self.idle += 1;
-            }
-            Some(_) => self.mapped -= 1,
-            None => {
-                self.free.push((size, vec![stack]));
-                self.idle += 1;
-            }
+            Some((_, list)) if list.len() < limit => list.push(stack),
+            Some(_) => return self.discard(stack),
+            None => self.free.push((size, vec![stack])),
         }
+        self.idle_counter().bump();
     }
 
     /// Stacks currently mapped, in use or idle.
     pub(crate) fn mapped(&self) -> usize {
-        self.mapped
+        self.mapped_counter().get() as usize
     }
 
     /// Stacks idle in the pool.
-    pub(crate) fn idle(&self) -> usize {
-        self.idle
+    #[cfg(test)]
+    fn idle(&self) -> usize {
+        self.idle_counter().get() as usize
     }
 
     /// Unmaps a stack instead of pooling it: one a task overflowed.
     pub(crate) fn discard(&mut self, stack: Stack) {
         drop(stack);
-        self.mapped -= 1;
+        let mapped = self.mapped_counter();
+        mapped.set(mapped.get() - 1);
     }
 }
 
@@ -168,7 +181,7 @@ mod tests {
 
     #[test]
     fn stacks_are_reused() {
-        let mut pool = StackPool::new();
+        let mut pool = StackPool::new(Watch::new());
         let a = pool.take(MIN_STACK_SIZE).unwrap();
         pool.put(MIN_STACK_SIZE, a);
         let b = pool.take(MIN_STACK_SIZE).unwrap();

@@ -3,7 +3,9 @@
 //! naming the task, then says again how long it held it once it lets go.
 //!
 //! The loop's only cost is the store in [`Watch::resuming`] per resume (and
-//! one in [`Watch::idle`] before each blocking poll). The watchdog samples
+//! one in [`Watch::idle`] before each blocking poll); the names it reports
+//! come from the task labels, which the loop keeps for dumps anyway (plain
+//! stores on spawn and exit, see `watch/labels.rs`). The watchdog samples
 //! that word every quarter threshold: the same non-zero value twice in a row
 //! means the same resume is still going on. Durations are therefore measured
 //! to one sampling period, and a stall is reported between one threshold and
@@ -105,7 +107,7 @@ fn watch_loop(watch: &Watch, threshold: Duration) {
 }
 
 fn describe(watch: &Watch, serial: u32) -> String {
-    match watch.label_of(serial) {
+    match watch.labels.of(serial) {
         Some(label) => label.describe(),
         None => format!("#{serial}"),
     }

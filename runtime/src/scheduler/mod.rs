@@ -38,9 +38,9 @@ use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
 use crate::stall::Watchdog;
-use crate::task::{self, Builder, JoinHandle, JoinSlot, TaskId};
+use crate::task::{self, Builder, JoinHandle, SlotPool, TaskId};
 use crate::time::TimerHeap;
-use crate::watch::{Label, Watch};
+use crate::watch::Watch;
 
 pub(crate) use parking::ElapsedUnwind;
 pub use shutdown::{BlockedTask, DeadlockReport};
@@ -82,6 +82,8 @@ pub(crate) struct Core {
     current_seq: Cell<u32>,
     /// Spare coroutine boxes.
     fibers: RefCell<FiberPool>,
+    /// Spare join slots.
+    pub(crate) join_slots: SlotPool,
     /// Set when the running task parks (its record already says `Parked`),
     /// so the loop needs no lookup after the switch to tell a park from a
     /// `yield_now`.
@@ -119,7 +121,7 @@ impl Core {
             ready: RefCell::new(VecDeque::new()),
             current: Cell::new(None),
             timers: RefCell::new(TimerHeap::default()),
-            stacks: RefCell::new(StackPool::new()),
+            stacks: RefCell::new(StackPool::new(watch.clone())),
             reactor,
             remote,
             remote_batch: RefCell::new(VecDeque::new()),
@@ -131,6 +133,7 @@ impl Core {
             current_cancelled: Cell::new(false),
             current_seq: Cell::new(0),
             fibers: RefCell::new(FiberPool::default()),
+            join_slots: SlotPool::default(),
             current_parked: Cell::new(false),
             current_wake: Cell::new(Wake::Unparked),
             stall_watch: watchdog.is_some(),
@@ -158,14 +161,16 @@ impl Core {
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
-        self.publish_stacks();
-        let slot = Rc::new(JoinSlot::new());
+        let slot = self.join_slots.take::<T>();
         let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
-        let entry = TaskEntry {
+        let fiber = self.fibers.borrow_mut().make(coroutine);
+        // Built in the call, not in a local first: that saves a copy of the
+        // whole record per spawn.
+        let index = self.tasks.borrow_mut().insert(TaskEntry {
             serial,
             seq: 0,
             state: State::Ready,
@@ -174,7 +179,7 @@ impl Core {
             cancelled: false,
             unwinding: false,
             daemon: builder.daemon,
-            fiber: self.fibers.borrow_mut().make(coroutine),
+            fiber,
             stack_size,
             name: name.clone(),
             span: (!span.is_disabled()).then(|| Box::new(span)),
@@ -186,16 +191,10 @@ impl Core {
             interrupt_pending: false,
             scope: None,
             scope_armed: false,
-        };
-        let index = self.tasks.borrow_mut().insert(entry);
-        self.watch.set_label(
-            index,
-            Some(Label {
-                serial,
-                name: name.clone(),
-                site,
-            }),
-        );
+        });
+        self.watch
+            .labels
+            .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.borrow_mut().push_back(id);
@@ -312,14 +311,18 @@ impl Core {
         tracing::error!(panic = msg, "task panicked");
     }
 
-    /// Counts how a task's body ended.
-    pub(crate) fn count_end(&self, end: task::End) {
+    /// Counts how the running task's body ended and hands back its
+    /// task-locals, which the body drops while it is still a green thread
+    /// (their destructors may park).
+    #[inline]
+    pub(crate) fn end_current(&self, end: task::End) -> Locals {
         let c = &self.watch.counters;
         match end {
             task::End::Returned => c.finished.bump(),
             task::End::Panicked => c.panicked.bump(),
             task::End::Cancelled => c.cancelled.bump(),
         }
+        self.with_current(|t| std::mem::take(&mut t.locals))
     }
 
     /// `'name' (#id)` or `#id` of the green thread running now, for the
@@ -335,14 +338,6 @@ impl Core {
             Some(name) => format!("'{name}' (#{})", t.serial),
             None => format!("#{}", t.serial),
         })
-    }
-
-    /// Copies the stack pool's figures into the shared counters.
-    fn publish_stacks(&self) {
-        let stacks = self.stacks.borrow();
-        let c = &self.watch.counters;
-        c.stacks_mapped.set(stacks.mapped() as u64);
-        c.stacks_pooled.set(stacks.idle() as u64);
     }
 
     // ---- stats ----------------------------------------------------------------

@@ -16,11 +16,10 @@ impl Core {
         // The task never reached the end of its body, which clears this.
         crate::context::set_yielder(std::ptr::null());
         let mut entry = self.tasks.borrow_mut().remove(id.index());
-        self.watch.set_label(id.index(), None);
+        self.watch.labels.retire(id.index());
         std::mem::forget(std::mem::take(&mut entry.locals));
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks.borrow_mut().discard(co.into_stack());
-        self.publish_stacks();
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }

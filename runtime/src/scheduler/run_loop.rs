@@ -143,12 +143,11 @@ impl Core {
     #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
-        self.watch.set_label(id.index(), None);
+        self.watch.labels.retire(id.index());
         let co = self.fibers.borrow_mut().recycle(entry.fiber);
         self.stacks
             .borrow_mut()
             .put(entry.stack_size, co.into_stack());
-        self.publish_stacks();
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
