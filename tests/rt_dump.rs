@@ -173,3 +173,30 @@ fn a_dump_on_the_loop_thread_is_immediate() {
     })
     .unwrap();
 }
+
+/// A task that yielded is queued: a dump taken by the running task shows it
+/// ready and only the dumping task running.
+#[test]
+fn a_task_that_yielded_is_ready_and_only_the_current_one_runs() {
+    Runtime::new()
+        .unwrap()
+        .block_on(|| {
+            let spinner = named("spinner", || {
+                for _ in 0..3 {
+                    weft::yield_now();
+                }
+            });
+            weft::yield_now(); // the spinner runs once and yields back to the queue
+            let dump = weft::Handle::current().dump();
+            let state_of = |name: &str| {
+                dump.tasks()
+                    .iter()
+                    .find(|t| t.name.as_deref() == Some(name))
+                    .map(|t| t.state)
+            };
+            assert_eq!(state_of("spinner"), Some(TaskState::Ready), "{dump}");
+            assert_eq!(state_of("main"), Some(TaskState::Running), "{dump}");
+            spinner.join().unwrap();
+        })
+        .unwrap();
+}

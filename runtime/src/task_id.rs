@@ -16,7 +16,7 @@ pub struct TaskId {
 }
 
 impl TaskId {
-    pub(crate) fn from_parts(index: u32, serial: u32) -> Self {
+    pub(crate) const fn from_parts(index: u32, serial: u32) -> Self {
         TaskId { index, serial }
     }
 

@@ -27,9 +27,12 @@ impl Core {
         let list = tasks
             .iter()
             .map(|(index, t)| {
+                let current = self.current.get().map(|c| c.index()) == Some(index);
                 let (state, waits_on, parked_for) = match t.state {
-                    State::Running => (TaskState::Running, None, None),
-                    State::Ready => (TaskState::Ready, None, None),
+                    State::Running if current => (TaskState::Running, None, None),
+                    // A task that yielded is queued, though its record says
+                    // `Running` (see `State`).
+                    State::Running | State::Ready => (TaskState::Ready, None, None),
                     State::Parked(reason) => {
                         let deadline = t.timer.and_then(|k| timers.deadline_of(k));
                         let mut what = match (&t.lock_wait, reason) {

@@ -14,6 +14,7 @@
 mod dump;
 mod overflow;
 mod parking;
+mod ready;
 mod run_loop;
 mod shutdown;
 mod task_entry;
@@ -43,6 +44,7 @@ use crate::time::TimerHeap;
 use crate::watch::Watch;
 
 pub(crate) use parking::ElapsedUnwind;
+use ready::ReadyQueue;
 pub use shutdown::{BlockedTask, DeadlockReport};
 use task_entry::{State, TaskEntry};
 
@@ -52,7 +54,7 @@ pub(crate) struct Core {
     pub(crate) config: Config,
     tasks: RefCell<Slab<TaskEntry>>,
     /// The ready FIFO (rules 2–4).
-    ready: RefCell<VecDeque<TaskId>>,
+    ready: RefCell<ReadyQueue>,
     /// The task being resumed, if any.
     current: Cell<Option<TaskId>>,
     timers: RefCell<TimerHeap>,
@@ -118,7 +120,7 @@ impl Core {
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
-            ready: RefCell::new(VecDeque::new()),
+            ready: RefCell::new(ReadyQueue::new()),
             current: Cell::new(None),
             timers: RefCell::new(TimerHeap::default()),
             stacks: RefCell::new(StackPool::new(watch.clone())),

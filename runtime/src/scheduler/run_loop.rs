@@ -111,21 +111,11 @@ impl Core {
         match result {
             // A park marked the task `Parked` (and said so): nothing to do.
             CoroutineResult::Yield(()) if self.current_parked.get() => {}
-            CoroutineResult::Yield(()) => {
-                // Still `Running`: it suspended in `yield_now` (a park marks
-                // the task `Parked` first), so it goes to the ready tail (rule 3).
-                // Done here rather than by a lookup before the switch.
-                let yielded = self.with_entry(id, |t| {
-                    let yielded = t.state == State::Running;
-                    if yielded {
-                        t.state = State::Ready;
-                    }
-                    yielded
-                });
-                if yielded == Some(true) {
-                    self.ready.borrow_mut().push_back(id);
-                }
-            }
+            // It suspended in `yield_now` (a park marks the task `Parked`
+            // and says so): to the ready tail (rule 3). Its record still says
+            // `Running`, which for a task that is not the current one means
+            // queued after a yield: no lookup to say so.
+            CoroutineResult::Yield(()) => self.ready.borrow_mut().push_back(id),
             CoroutineResult::Return(()) if crate::trap::take_overflow() => {
                 self.finish_overflowed(id);
             }

@@ -14,9 +14,11 @@ use crate::time::TimerKey;
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum State {
-    /// In the ready queue.
+    /// In the ready queue: spawned, or woken from a park.
     Ready,
-    /// Resumed right now.
+    /// Resumed right now or, for any task but the current one, back in the
+    /// ready queue after a `yield_now` (the loop does not look the task up
+    /// again just to say so; dumps tell the two apart by the current task).
     Running,
     /// Suspended until an `Unparker` for its current `seq` (or its timer) fires.
     Parked(Reason),
