@@ -245,8 +245,9 @@ impl Core {
         } else if timers || turns % 64 == 0 {
             self.now.set(Instant::now());
         }
-        // Looked at again: a task run by the dispatch may have set one.
-        if !self.timers.borrow().is_empty() {
+        // Looked at again after a poll: a task run by its dispatch may have
+        // set one.
+        if timers || (timeout.is_some() && !self.timers.borrow().is_empty()) {
             let now = self.now.get();
             loop {
                 let Some(u) = self.timers.borrow_mut().pop_expired(now) else {
