@@ -417,14 +417,10 @@ impl Reactor {
         impl Drop for Dispatching<'_> {
             fn drop(&mut self) {
                 self.0.dispatching.set(false);
-                if self.0.retired.borrow().is_empty() {
-                    return;
-                }
-                let mut retired = std::mem::take(&mut *self.0.retired.borrow_mut());
-                for token in retired.drain(..) {
+                // `forget` touches the waiter table, not this list.
+                for token in self.0.retired.borrow_mut().drain(..) {
                     self.0.forget(token);
                 }
-                *self.0.retired.borrow_mut() = retired; // empty, allocation kept
             }
         }
         self.dispatching.set(true);

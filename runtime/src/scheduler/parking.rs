@@ -152,13 +152,13 @@ impl Core {
         let woke = self.with_entry(id, |t| match t.state {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Ready;
-                Some(end_park(t, reason, wake))
+                Some((reason, end_park(t, wake)))
             }
             _ => None,
         });
         match woke.flatten() {
-            Some(ended) => {
-                self.retire_park(id, ended, wake);
+            Some((reason, timer)) => {
+                self.retire_park(id, reason, timer, wake);
                 self.ready.borrow_mut().push_back(id);
                 true
             }
@@ -178,14 +178,14 @@ impl Core {
         let woke = self.with_entry(id, |t| match t.state {
             State::Parked(reason) if t.seq == u.seq() => {
                 t.state = State::Running;
-                let ended = end_park(t, reason, Wake::Unparked);
-                Some((ended, Resume::of(t)))
+                let timer = end_park(t, Wake::Unparked);
+                Some((reason, timer, Resume::of(t)))
             }
             _ => None,
         });
         match woke.flatten() {
-            Some((ended, resume)) => {
-                self.retire_park(id, ended, Wake::Unparked);
+            Some((reason, timer, resume)) => {
+                self.retire_park(id, reason, timer, Wake::Unparked);
                 self.resume_task(id, resume);
                 true
             }
@@ -193,10 +193,11 @@ impl Core {
         }
     }
 
-    /// The loop's side of a park that `end_park` ended: the deadline timer
-    /// retired, the external-wait count and the counters updated.
+    /// The loop's side of a park (in `reason`) that `end_park` ended: its
+    /// deadline `timer` retired, the external-wait count and the counters
+    /// updated.
     #[inline(always)]
-    fn retire_park(&self, id: TaskId, (reason, timer): (Reason, Option<TimerKey>), wake: Wake) {
+    fn retire_park(&self, id: TaskId, reason: Reason, timer: Option<TimerKey>, wake: Wake) {
         // Retire the park's deadline now, not when the task resumes: it may
         // expire in this very turn, and the timer loop must not pop (and
         // free) a key the task would later remove again. A timed-out park's
@@ -238,13 +239,13 @@ impl Core {
     }
 }
 
-/// Ends `t`'s park (in `reason`) with `wake`: its unparkers are stale from
-/// now on. Returns the reason and the deadline timer, for `retire_park`.
+/// Ends `t`'s park with `wake`: its unparkers are stale from now on.
+/// Returns the park's deadline timer, for `retire_park`.
 #[inline]
-fn end_park(t: &mut TaskEntry, reason: Reason, wake: Wake) -> (Reason, Option<TimerKey>) {
+fn end_park(t: &mut TaskEntry, wake: Wake) -> Option<TimerKey> {
     t.wake = wake;
     t.seq = t.seq.wrapping_add(1);
-    (reason, t.timer.take())
+    t.timer.take()
 }
 
 /// Index into [`Counters::parks`].
