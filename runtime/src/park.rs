@@ -13,6 +13,7 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::context;
+use crate::scheduler::Core;
 use crate::task::TaskId;
 
 /// What a parked green thread waits on: shown in traces and deadlock reports,
@@ -160,13 +161,17 @@ pub fn park_until(reason: Reason, deadline: Instant) -> Wake {
 /// is not: the form the crate's own timed waits share.
 #[inline]
 pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
-    // One look at the thread-local for both halves: the core outlives the
-    // switch (it runs the loop that resumes this task).
-    context::with_core("park", |core| {
-        if let Some(wake) = core.before_park(reason, deadline) {
-            return wake;
-        }
-        context::suspend("park");
-        core.after_park()
-    })
+    context::with_core("park", |core| park_in(core, reason, deadline))
+}
+
+/// [`park_timed`] for a caller that has the core at hand already. One look
+/// at the thread-local serves both halves: the core outlives the switch (it
+/// runs the loop that resumes this task).
+#[inline]
+pub(crate) fn park_in(core: &Core, reason: Reason, deadline: Option<Instant>) -> Wake {
+    if let Some(wake) = core.before_park(reason, deadline) {
+        return wake;
+    }
+    context::suspend("park");
+    core.after_park()
 }

@@ -12,6 +12,7 @@ use mio::event::Source;
 use super::reactor::{Direction, Reactor};
 use crate::context;
 use crate::park::{self, Reason, Unparker, Wake};
+use crate::scheduler::Core;
 
 /// The token of a registration whose source `into_inner` took out. The
 /// reactor's slab never hands it out (it is `WAKER_TOKEN`'s value).
@@ -199,12 +200,18 @@ impl<S: Source> Registration<S> {
 
     #[inline]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
-        yield_if_budget_exhausted();
-        let me = Unparker::current();
-        if self.reactor.ready_or_arm(self.token, dir, me) {
-            return Ok(());
-        }
-        self.park_armed(dir, deadline, me)?;
+        context::with_core("Registration", |core| {
+            let me = core.current_unparker();
+            if self.reactor.ready_or_arm(self.token, dir, me) {
+                // Only a wait that does not park counts against the budget: a
+                // park ends the task's run anyway (and its resume refills it).
+                if core.budget_exhausted() {
+                    crate::yield_now();
+                }
+                return Ok(());
+            }
+            self.park_armed(core, dir, deadline, me)
+        })?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
         self.reactor.hand_on(self.token, dir);
@@ -298,19 +305,22 @@ impl<S: Source> Registration<S> {
     /// green threads already waiting on it; ahead of them if `again` (this
     /// task was woken and found nothing, so it keeps its place).
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
-        let me = Unparker::current();
-        if again {
-            self.reactor.arm_first(self.token, dir, me);
-        } else {
-            self.reactor.arm(self.token, dir, me);
-        }
-        self.park_armed(dir, deadline, me)
+        context::with_core("Registration", |core| {
+            let me = core.current_unparker();
+            if again {
+                self.reactor.arm_first(self.token, dir, me);
+            } else {
+                self.reactor.arm(self.token, dir, me);
+            }
+            self.park_armed(core, dir, deadline, me)
+        })
     }
 
     /// The park of `wait`, for `me` already queued on `dir`.
     #[inline]
     fn park_armed(
         &self,
+        core: &Core,
         dir: Direction,
         deadline: Option<Instant>,
         me: Unparker,
@@ -338,7 +348,7 @@ impl<S: Source> Registration<S> {
             Direction::Read => Reason::Readable,
             Direction::Write => Reason::Writable,
         };
-        let wake = park::park_timed(reason, deadline);
+        let wake = park::park_in(core, reason, deadline);
         std::mem::forget(queued);
         match wake {
             Wake::Unparked => Ok(()),
