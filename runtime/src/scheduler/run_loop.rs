@@ -36,6 +36,18 @@ impl Resume {
     }
 }
 
+/// Switches into `fiber` until the task's next suspension point, with the
+/// stack overflow trap armed for it.
+#[inline(always)]
+fn switch(fiber: std::ptr::NonNull<crate::fiber::Coro>) -> CoroutineResult<(), ()> {
+    crate::trap::arm(fiber.as_ptr());
+    // SAFETY: only the loop resumes, recycles or drops fibers, and it is
+    // here, resuming this one; the task cannot reach its own fiber.
+    let result = unsafe { Fiber::resume(fiber) };
+    crate::trap::disarm();
+    result
+}
+
 /// What one turn asks of the OS poller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PollWait {
@@ -83,9 +95,6 @@ impl Core {
             seq,
             wake,
         } = resume;
-        // With no subscriber the span is disabled: skip its clone and
-        // enter/exit on every resume.
-        let span = if traced { self.task_span(id) } else { None };
         self.current.set(Some(id));
         self.current_cancelled.set(cancelled);
         self.current_seq.set(seq);
@@ -98,14 +107,11 @@ impl Core {
         if self.stall_watch {
             self.watch.resuming(n as u32, id.serial());
         }
-        let result = {
-            let _entered = span.as_ref().map(tracing::Span::enter);
-            crate::trap::arm(fiber.as_ptr());
-            // SAFETY: only the loop resumes, recycles or drops fibers, and it
-            // is here, resuming this one; the task cannot reach its own fiber.
-            let result = unsafe { Fiber::resume(fiber) };
-            crate::trap::disarm();
-            result
+        // With no subscriber the span is disabled: no clone, no enter/exit.
+        let result = if traced {
+            self.switch_traced(id, fiber)
+        } else {
+            switch(fiber)
         };
         self.current.set(None);
         match result {
@@ -123,11 +129,20 @@ impl Core {
         }
     }
 
-    /// The task's span, cloned to be entered while it runs.
+    /// [`switch`] into task `id` inside its span, for a subscriber that
+    /// wants the task's events.
     #[cold]
-    fn task_span(&self, id: TaskId) -> Option<tracing::Span> {
-        self.with_entry(id, |t| t.span.as_deref().cloned())
-            .flatten()
+    #[inline(never)]
+    fn switch_traced(
+        &self,
+        id: TaskId,
+        fiber: std::ptr::NonNull<crate::fiber::Coro>,
+    ) -> CoroutineResult<(), ()> {
+        let span = self
+            .with_entry(id, |t| t.span.as_deref().cloned())
+            .flatten();
+        let _entered = span.as_ref().map(tracing::Span::enter);
+        switch(fiber)
     }
 
     #[cold]
