@@ -54,7 +54,7 @@ pub(crate) struct Core {
     pub(crate) config: Config,
     tasks: RefCell<Slab<TaskEntry>>,
     /// The ready FIFO (rules 2–4).
-    ready: RefCell<ReadyQueue>,
+    ready: ReadyQueue,
     /// The task being resumed, if any.
     current: Cell<Option<TaskId>>,
     timers: RefCell<TimerHeap>,
@@ -120,7 +120,7 @@ impl Core {
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
-            ready: RefCell::new(ReadyQueue::new()),
+            ready: ReadyQueue::new(),
             current: Cell::new(None),
             timers: RefCell::new(TimerHeap::default()),
             stacks: RefCell::new(StackPool::new(watch.clone())),
@@ -199,7 +199,7 @@ impl Core {
             .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
-        self.ready.borrow_mut().push_back(id);
+        self.ready.push_back(id);
         if !builder.daemon {
             self.live.set(self.live.get() + 1);
         }

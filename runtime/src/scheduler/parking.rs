@@ -159,7 +159,7 @@ impl Core {
         match woke.flatten() {
             Some((reason, timer)) => {
                 self.retire_park(id, reason, timer, wake);
-                self.ready.borrow_mut().push_back(id);
+                self.ready.push_back(id);
                 true
             }
             None => false,

@@ -4,6 +4,17 @@
 //! and pop are an index, a mask and a store (`VecDeque`'s wrap-around
 //! arithmetic cost about 14 instructions each way, twice per `yield_now`).
 //! It only grows: a loop that once had 10,000 tasks ready keeps the room.
+//!
+//! The loop pushes and pops through `&self`: the ring sits in an
+//! `UnsafeCell`, not a `RefCell`, whose borrow flag was four instructions
+//! on each side of every `yield_now`. That is sound for the reason a
+//! `RefCell` borrow here could never fail: the queue is `!Sync` (one
+//! thread), and each method below is the whole of its access: it takes the
+//! one reference to the ring, calls nothing that could reach the queue
+//! again (no task code, no callback, no allocation hook of ours) and lets
+//! no reference out. The only `unsafe` of the scheduler's queue is here.
+
+use std::cell::UnsafeCell;
 
 use crate::task::TaskId;
 
@@ -11,6 +22,56 @@ use crate::task::TaskId;
 const EMPTY: TaskId = TaskId::from_parts(u32::MAX, 0);
 
 pub(super) struct ReadyQueue {
+    ring: UnsafeCell<Ring>,
+}
+
+impl ReadyQueue {
+    pub(super) fn new() -> ReadyQueue {
+        ReadyQueue {
+            ring: UnsafeCell::new(Ring::new()),
+        }
+    }
+
+    /// Runs `f` on the ring.
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut Ring) -> R) -> R {
+        // SAFETY: see the module's text: `ReadyQueue` is `!Sync`, and `f` is
+        // one of the `Ring` methods below, which neither reach this queue
+        // again nor keep the reference, so it is the only one while it lives.
+        f(unsafe { &mut *self.ring.get() })
+    }
+
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.with(|r| r.len)
+    }
+
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.with(|r| r.len == 0)
+    }
+
+    /// Queues `id` at the tail.
+    #[inline]
+    pub(super) fn push_back(&self, id: TaskId) {
+        self.with(|r| r.push_back(id));
+    }
+
+    /// Takes the oldest task.
+    #[inline]
+    pub(super) fn pop_front(&self) -> Option<TaskId> {
+        self.with(Ring::pop_front)
+    }
+
+    pub(super) fn clear(&self) {
+        self.with(|r| {
+            r.head = 0;
+            r.len = 0;
+        });
+    }
+}
+
+struct Ring {
     /// `slots.len()` is a power of two.
     slots: Box<[TaskId]>,
     /// Where the oldest task sits.
@@ -18,9 +79,9 @@ pub(super) struct ReadyQueue {
     len: usize,
 }
 
-impl ReadyQueue {
-    pub(super) fn new() -> ReadyQueue {
-        ReadyQueue {
+impl Ring {
+    fn new() -> Ring {
+        Ring {
             slots: vec![EMPTY; 64].into_boxed_slice(),
             head: 0,
             len: 0,
@@ -28,18 +89,7 @@ impl ReadyQueue {
     }
 
     #[inline]
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    #[inline]
-    pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Queues `id` at the tail.
-    #[inline]
-    pub(super) fn push_back(&mut self, id: TaskId) {
+    fn push_back(&mut self, id: TaskId) {
         if self.len == self.slots.len() {
             self.grow();
         }
@@ -48,9 +98,8 @@ impl ReadyQueue {
         self.len += 1;
     }
 
-    /// Takes the oldest task.
     #[inline]
-    pub(super) fn pop_front(&mut self) -> Option<TaskId> {
+    fn pop_front(&mut self) -> Option<TaskId> {
         if self.len == 0 {
             return None;
         }
@@ -58,11 +107,6 @@ impl ReadyQueue {
         self.head = (self.head + 1) & (self.slots.len() - 1);
         self.len -= 1;
         Some(id)
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.head = 0;
-        self.len = 0;
     }
 
     /// Doubles the ring, the oldest task first in the new one.
@@ -84,7 +128,7 @@ mod tests {
 
     #[test]
     fn fifo_across_wrap_and_growth() {
-        let mut q = ReadyQueue::new();
+        let q = ReadyQueue::new();
         let id = |i: u32| TaskId::from_parts(i, i + 1);
         let mut next_in = 0;
         let mut next_out = 0;

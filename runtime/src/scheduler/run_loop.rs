@@ -121,7 +121,7 @@ impl Core {
             // and says so): to the ready tail (rule 3). Its record still says
             // `Running`, which for a task that is not the current one means
             // queued after a yield: no lookup to say so.
-            CoroutineResult::Yield(()) => self.ready.borrow_mut().push_back(id),
+            CoroutineResult::Yield(()) => self.ready.push_back(id),
             CoroutineResult::Return(()) if crate::trap::take_overflow() => {
                 self.finish_overflowed(id);
             }
@@ -174,10 +174,10 @@ impl Core {
 
     fn run_loop(&self) -> Result<(), RunError> {
         loop {
-            let batch = self.ready.borrow().len();
+            let batch = self.ready.len();
             self.watch.counters.ready_max.raise(batch as u64);
             for _ in 0..batch {
-                let Some(id) = self.ready.borrow_mut().pop_front() else {
+                let Some(id) = self.ready.pop_front() else {
                     break;
                 };
                 self.run_task(id);
@@ -195,7 +195,7 @@ impl Core {
     /// the timers and who could still wake a parked task.
     fn poll_wait(&self) -> PollWait {
         let remote_live = self.remote.has_handles();
-        if !self.ready.borrow().is_empty() {
+        if !self.ready.is_empty() {
             if self.reactor.registrations() == 0 && !remote_live {
                 PollWait::Skip
             } else {
@@ -245,7 +245,7 @@ impl Core {
             }
             // Nothing was ready before the poll: the tasks it wakes run as
             // they are woken, in that order, as the queue would have run them.
-            let direct = self.ready.borrow().is_empty();
+            let direct = self.ready.is_empty();
             let remote_woken = self.reactor.dispatch(|u, wake| {
                 counters.events.bump();
                 if direct {

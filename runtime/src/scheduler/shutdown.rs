@@ -68,10 +68,7 @@ impl Core {
             for &id in &ids {
                 self.cancel(id);
             }
-            loop {
-                let Some(id) = self.ready.borrow_mut().pop_front() else {
-                    break;
-                };
+            while let Some(id) = self.ready.pop_front() {
                 self.run_task(id);
             }
         }
@@ -83,7 +80,7 @@ impl Core {
             );
             drop(entry);
         }
-        self.ready.borrow_mut().clear();
+        self.ready.clear();
         self.live.set(0);
         self.external.set(0);
     }
