@@ -16,7 +16,7 @@ use mio::event::Source;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::park::{Unparker, Wake};
+use crate::park::Unparker;
 
 /// The token of the cross-thread waker (see `handle.rs`).
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -411,7 +411,7 @@ impl Reactor {
     /// batch, which only `poll` touches. Returns whether the cross-thread
     /// waker fired.
     #[inline]
-    pub(crate) fn dispatch(&self, mut wake: impl FnMut(Unparker, Wake) -> bool) -> bool {
+    pub(crate) fn dispatch(&self, mut wake: impl FnMut(Unparker) -> bool) -> bool {
         /// Ends the dispatch, even if a resumed task's unwinding reaches here.
         struct Dispatching<'a>(&'a Reactor);
         impl Drop for Dispatching<'_> {
@@ -456,13 +456,13 @@ impl Reactor {
             };
             // A waiter whose park already ended passes the readiness on.
             if let Some(u) = reader {
-                if !wake(u, Wake::Unparked) {
-                    self.wake_one(token, Direction::Read, &mut |u| wake(u, Wake::Unparked));
+                if !wake(u) {
+                    self.wake_one(token, Direction::Read, &mut wake);
                 }
             }
             if let Some(u) = writer {
-                if !wake(u, Wake::Unparked) {
-                    self.wake_one(token, Direction::Write, &mut |u| wake(u, Wake::Unparked));
+                if !wake(u) {
+                    self.wake_one(token, Direction::Write, &mut wake);
                 }
             }
         }

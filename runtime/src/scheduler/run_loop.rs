@@ -246,12 +246,12 @@ impl Core {
             // Nothing was ready before the poll: the tasks it wakes run as
             // they are woken, in that order, as the queue would have run them.
             let direct = self.ready.is_empty();
-            let remote_woken = self.reactor.dispatch(|u, wake| {
+            let remote_woken = self.reactor.dispatch(|u| {
                 counters.events.bump();
                 if direct {
                     self.unpark_and_run(u)
                 } else {
-                    self.unpark(u, wake)
+                    self.unpark(u, Wake::Unparked)
                 }
             });
             if remote_woken {
