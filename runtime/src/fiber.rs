@@ -48,8 +48,8 @@ const _: () = assert!(align_of::<Head>() <= STACK_ALIGNMENT);
 /// lock reports use; no park, wake or resume reads them.
 pub(crate) struct Cold {
     /// Its join slot, for ending it from the loop when its body cannot
-    /// (a stack overflow).
-    pub(crate) outcome: Rc<dyn Outcome>,
+    /// (a stack overflow); `None` for a detached task.
+    pub(crate) outcome: Option<Rc<dyn Outcome>>,
     pub(crate) name: Option<Arc<str>>,
     /// Where it was spawned.
     pub(crate) site: &'static Location<'static>,

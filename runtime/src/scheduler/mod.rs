@@ -38,7 +38,7 @@ use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
 use crate::stall::Watchdog;
-use crate::task::{self, Builder, JoinHandle, SlotPool, TaskId};
+use crate::task::{self, Builder, JoinHandle, JoinSlot, SlotPool, TaskId};
 use crate::time::TimerHeap;
 use crate::watch::Watch;
 
@@ -154,18 +154,50 @@ impl Core {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
+        let (id, name, slot) = self.spawn_task::<F, T, true>(builder, site, f)?;
+        let slot = slot.expect("a joinable task has a join slot");
+        Ok(JoinHandle::new(id, name, slot))
+    }
+
+    /// Spawns a task nobody joins: no join slot.
+    pub(crate) fn spawn_detached<F>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<TaskId>
+    where
+        F: FnOnce() + 'static,
+    {
+        let (id, _, _) = self.spawn_task::<F, (), false>(builder, site, f)?;
+        Ok(id)
+    }
+
+    /// Spawns `f`, with a join slot when `JOINED`.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn spawn_task<F, T, const JOINED: bool>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<(TaskId, Option<Arc<str>>, Option<Rc<JoinSlot<T>>>)>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
         let stack_size = match builder.stack_size {
             Some(size) => crate::stack::validate_stack_size(size)?,
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
-        let slot = self.join_slots.take::<T>();
+        let slot = JOINED.then(|| self.join_slots.take::<T>());
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
         let cold = Cold {
-            outcome: slot.clone(),
+            outcome: slot.clone().map(|s| s as Rc<dyn task::Outcome>),
             name: name.clone(),
             site,
             locals: Vec::new(),
@@ -206,7 +238,16 @@ impl Core {
             daemon = builder.daemon,
             "spawn"
         );
-        Ok(JoinHandle::new(id, name, slot))
+        Ok((id, name, slot))
+    }
+
+    /// Cancels `id` if it is alive; says whether it was.
+    pub(crate) fn cancel_if_alive(&self, id: TaskId) -> bool {
+        let alive = self.with_entry(id, |_| ()).is_some();
+        if alive {
+            self.cancel(id);
+        }
+        alive
     }
 
     // ---- the running task -------------------------------------------------

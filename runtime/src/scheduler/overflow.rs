@@ -37,9 +37,11 @@ impl Core {
             cold.site,
             cold.stack_size / 1024
         ));
-        cold.outcome.fail(JoinError::StackOverflow {
-            name: cold.name.as_deref().map(str::to_owned),
-            stack_size: cold.stack_size,
-        });
+        if let Some(outcome) = &cold.outcome {
+            outcome.fail(JoinError::StackOverflow {
+                name: cold.name.as_deref().map(str::to_owned),
+                stack_size: cold.stack_size,
+            });
+        }
     }
 }
