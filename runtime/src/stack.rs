@@ -80,15 +80,27 @@ pub(crate) struct StackPool {
 
 /// A pooled stack: corosensei's mmap stack with its guard page, of which the
 /// coroutine runs below the top [`HEAD_SPACE`] bytes.
-pub(crate) struct Stack(DefaultStack);
+pub(crate) struct Stack {
+    mapping: DefaultStack,
+    /// Where the coroutine's stack starts: `HEAD_SPACE` below the top of
+    /// the mapping. Kept, not computed: every resume asks for it.
+    base: StackPointer,
+}
 
 impl Stack {
+    fn new(mapping: DefaultStack) -> Stack {
+        let base = mapping.base().get() - HEAD_SPACE;
+        Stack {
+            mapping,
+            base: StackPointer::new(base).expect("a stack lies above address 0"),
+        }
+    }
+
     /// The start of the head space: `HEAD_SPACE` bytes up to the top of the
     /// mapping, aligned to 16, that nothing but the fiber head uses.
     #[inline]
     pub(crate) fn head(&self) -> NonNull<u8> {
-        let top = self.0.base().get();
-        NonNull::new((top - HEAD_SPACE) as *mut u8).expect("a stack lies above address 0")
+        NonNull::new(self.base.get() as *mut u8).expect("a stack lies above address 0")
     }
 }
 
@@ -99,12 +111,12 @@ impl Stack {
 unsafe impl corosensei::stack::Stack for Stack {
     #[inline]
     fn base(&self) -> StackPointer {
-        StackPointer::new(self.0.base().get() - HEAD_SPACE).expect("a stack lies above address 0")
+        self.base
     }
 
     #[inline]
     fn limit(&self) -> StackPointer {
-        self.0.limit()
+        self.mapping.limit()
     }
 }
 
@@ -147,7 +159,7 @@ impl StackPool {
         match DefaultStack::new(size) {
             Ok(stack) => {
                 self.mapped_counter().bump();
-                Ok(Stack(stack))
+                Ok(Stack::new(stack))
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
