@@ -19,7 +19,7 @@ use super::summary::Summary;
 /// drain share.
 pub(crate) struct Table<S: ServerStream> {
     /// Live connections, by the key their guard holds: their record and
-    /// their task. A slab, not a map: 24 bytes a connection, in one array.
+    /// their task. A slab, not a map: 16 bytes a connection, in one array.
     pub(crate) conns: RefCell<Slab<Conn<S>>>,
     /// The drain flag every connection sees.
     pub(crate) drain: Rc<Drain>,
