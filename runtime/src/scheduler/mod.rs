@@ -154,7 +154,7 @@ impl Core {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
-        let (id, name, slot) = self.spawn_task::<F, T, true>(builder, site, f)?;
+        let Spawned { id, name, slot } = self.spawn_task::<F, T, true>(builder, site, f)?;
         let slot = slot.expect("a joinable task has a join slot");
         Ok(JoinHandle::new(id, name, slot))
     }
@@ -169,19 +169,17 @@ impl Core {
     where
         F: FnOnce() + 'static,
     {
-        let (id, _, _) = self.spawn_task::<F, (), false>(builder, site, f)?;
-        Ok(id)
+        Ok(self.spawn_task::<F, (), false>(builder, site, f)?.id)
     }
 
     /// Spawns `f`, with a join slot when `JOINED`.
     #[inline(always)]
-    #[allow(clippy::type_complexity)]
     fn spawn_task<F, T, const JOINED: bool>(
         &self,
         builder: Builder,
         site: &'static Location<'static>,
         f: F,
-    ) -> io::Result<(TaskId, Option<Arc<str>>, Option<Rc<JoinSlot<T>>>)>
+    ) -> io::Result<Spawned<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
@@ -238,7 +236,7 @@ impl Core {
             daemon = builder.daemon,
             "spawn"
         );
-        Ok((id, name, slot))
+        Ok(Spawned { id, name, slot })
     }
 
     /// Cancels `id` if it is alive; says whether it was.
@@ -389,6 +387,14 @@ impl Core {
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
+}
+
+/// A task just spawned: what its `JoinHandle` is made of.
+struct Spawned<T> {
+    id: TaskId,
+    name: Option<Arc<str>>,
+    /// Its join slot, unless it is detached.
+    slot: Option<Rc<JoinSlot<T>>>,
 }
 
 impl Drop for Core {
