@@ -198,3 +198,39 @@ fn a_destructor_may_park_while_its_task_unwinds_and_other_cancels_still_land() {
     });
     assert_eq!(log.take(), ["both cancelled"]);
 }
+
+#[test]
+fn a_detached_task_is_cancelled_by_its_id() {
+    block_on(|| {
+        let drops = Drops::new();
+        let d = drops.clone();
+        let id = weft::task::Builder::new()
+            .spawn_detached(move || {
+                let _guard = d.guard();
+                park(Reason::Primitive("Event"));
+                unreachable!("a cancelled park never returns");
+            })
+            .unwrap();
+        yield_now();
+        assert_eq!(drops.count(), 0, "it is parked");
+        assert!(weft::task::cancel(id), "it was alive");
+        yield_now();
+        assert_eq!(drops.count(), 1, "it unwound and its destructors ran");
+        assert!(!weft::task::cancel(id), "it has ended");
+    });
+}
+
+#[test]
+fn a_detached_task_cancelled_before_it_starts_never_runs() {
+    block_on(|| {
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        let id = weft::task::Builder::new()
+            .spawn_detached(move || r.set(true))
+            .unwrap();
+        assert!(weft::task::cancel(id));
+        yield_now();
+        assert!(!ran.get());
+        assert_eq!(Rc::strong_count(&ran), 1, "its closure was dropped");
+    });
+}

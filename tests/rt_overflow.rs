@@ -111,14 +111,63 @@ fn null_write_in_a_task() {
         .unwrap();
 }
 
+/// A `Server` whose handler overflows its stack, drained after that: the
+/// drain must still end (the handler's connection can never unwind).
+fn server_handler_overflows() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let summary = weft::Builder::new()
+            .stack_size(64 * 1024)
+            .build()
+            .unwrap()
+            .block_on(|| {
+                let server = weft::net::Server::bind("127.0.0.1:0")
+                    .unwrap()
+                    .drain_timeout(Duration::from_millis(100));
+                let addr = server.local_addr().unwrap();
+                let stop = server.shutdown_handle();
+                weft::spawn(move || {
+                    let _client = weft::net::TcpStream::connect(addr).unwrap();
+                    weft::sleep(Duration::from_millis(200));
+                    stop.shutdown();
+                });
+                server.serve(|_conn| {
+                    recurse(0);
+                    Ok(())
+                })
+            })
+            .unwrap()
+            .unwrap();
+        let _ = tx.send(summary);
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(s) => println!("DRAINED accepted={} cancelled={}", s.accepted, s.cancelled),
+        Err(_) => println!("HUNG"),
+    }
+}
+
 #[test]
 fn child_entry() {
     match child_mode().as_deref() {
         Some("tickers") => tickers_and_a_deep_task(),
         Some("main") => main_task_overflows(),
         Some("null") => null_write_in_a_task(),
+        Some("server") => server_handler_overflows(),
         _ => {}
     }
+}
+
+#[test]
+fn a_server_drains_after_a_handler_overflowed() {
+    let out = run_child("child_entry", "server");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("DRAINED accepted=1 cancelled=1"),
+        "status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(stderr.contains("overflowed its 64 KiB stack"), "{stderr}");
 }
 
 #[test]

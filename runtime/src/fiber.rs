@@ -1,38 +1,102 @@
-//! A task's coroutine in a heap slot that stays put while it runs.
+//! A task's coroutine and its cold fields, kept at the top of its own stack.
 //!
 //! The task slab may grow (and move its records) while a task runs, for
-//! instance when that task spawns. Keeping the coroutine behind a pointer of
-//! its own lets the loop resume it in place instead of moving it out of the
-//! record and back on every switch; the boxes are pooled like the stacks, so
-//! spawning reuses them and switching never allocates.
+//! instance when that task spawns, so the coroutine needs an address of its
+//! own to be resumed in place instead of moved out of the record and back
+//! on every switch. That address is the top of the task's stack: the stack
+//! leaves [`HEAD_SPACE`] bytes there unused (see `stack.rs`), in the page
+//! the task's first frames make resident anyway, so the coroutine costs no
+//! heap block and no memory of its own. The record's cold fields (what
+//! spawn, exit, dumps and task-locals use, never a park or a resume) live
+//! there too, which keeps the record in the slab small.
 
-use std::mem::MaybeUninit;
-use std::ptr::NonNull;
+use std::mem::{align_of, size_of, ManuallyDrop};
+use std::panic::Location;
+use std::ptr::{self, NonNull};
+use std::rc::Rc;
+use std::sync::Arc;
 
-use corosensei::{Coroutine, CoroutineResult};
+use corosensei::stack::STACK_ALIGNMENT;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+use crate::local::Locals;
+use crate::lock_cycle::LockIdent;
 use crate::stack::Stack;
+use crate::task::Outcome;
 
 /// The coroutine type every task runs: no input, no yielded value, no result
 /// (the task body publishes its result through the join slot).
 pub(crate) type Coro = Coroutine<(), (), (), Stack>;
 
-/// An owned coroutine at a fixed heap address.
+/// What a task keeps at the top of its stack.
+struct Head {
+    /// The coroutine; it owns the stack this head lies in.
+    co: Coro,
+    /// The task's cold fields.
+    cold: Cold,
+}
+
+/// The bytes every stack keeps for its head: the head, rounded up so the
+/// coroutine's stack below it stays aligned.
+pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(STACK_ALIGNMENT);
+
+// The head space starts at the top of the mapping minus `HEAD_SPACE`, which
+// is aligned to `STACK_ALIGNMENT`: enough for the head.
+const _: () = assert!(align_of::<Head>() <= STACK_ALIGNMENT);
+
+/// The fields of a task's record that spawn, exit, dumps, task-locals and
+/// lock reports use; no park, wake or resume reads them.
+pub(crate) struct Cold {
+    /// Its join slot, for ending it from the loop when its body cannot
+    /// (a stack overflow); `None` for a detached task.
+    pub(crate) outcome: Option<Rc<dyn Outcome>>,
+    pub(crate) name: Option<Arc<str>>,
+    /// Where it was spawned.
+    pub(crate) site: &'static Location<'static>,
+    /// Task-local values (see `local.rs`).
+    pub(crate) locals: Locals,
+    /// The owned lock it is parked on, for deadlock cycles and reports.
+    pub(crate) lock_wait: Option<Rc<LockIdent>>,
+    /// The size class its stack goes back to in the pool.
+    pub(crate) stack_size: usize,
+}
+
+/// A task's head, owned: the coroutine and the cold fields, at a fixed
+/// address at the top of the coroutine's own stack.
 ///
-/// Only the scheduler touches it: `run_task` resumes it, `finish` recycles
-/// it, and dropping it (a task abandoned at shutdown) drops the coroutine,
-/// which force-unwinds it.
-pub(crate) struct Fiber(NonNull<Coro>);
+/// Only the scheduler touches it: `run_task` resumes the coroutine,
+/// `finish` takes it apart, and dropping it (a task abandoned at shutdown)
+/// drops the coroutine, which force-unwinds it.
+pub(crate) struct Fiber(NonNull<Head>);
 
 impl Fiber {
+    /// A coroutine running `body` on `stack`, put with `cold` into the head
+    /// space of that stack.
+    #[inline]
+    pub(crate) fn new<F>(stack: Stack, body: F, cold: Cold) -> Fiber
+    where
+        F: FnOnce(&Yielder<(), ()>, ()) + 'static,
+    {
+        let head = stack.head().cast::<Head>();
+        let co = Coroutine::with_stack(stack, body);
+        // SAFETY: the head space is `HEAD_SPACE >= size_of::<Head>()` bytes,
+        // aligned for `Head` (see `HEAD_SPACE`), inside the mapping `co` now
+        // owns, and above the base the coroutine runs below, so nothing else
+        // uses it; a head left there by the stack's previous task was moved
+        // out when that task ended, so overwriting it drops nothing.
+        unsafe { head.as_ptr().write(Head { co, cold }) };
+        Fiber(head)
+    }
+
     /// Resumes the coroutine until it suspends or returns.
     ///
     /// # Safety
     ///
     /// No other reference to this fiber's coroutine may be live during the
     /// call. The scheduler guarantees it: a fiber is reachable only through
-    /// its task record, and only the loop (never a task) resumes, recycles or
-    /// drops fibers, one at a time.
+    /// its task record, and only the loop (never a task) resumes, takes
+    /// apart or drops fibers, one at a time. The task may use the cold
+    /// fields meanwhile: they are a separate field of the head.
     #[inline]
     pub(crate) unsafe fn resume(ptr: NonNull<Coro>) -> CoroutineResult<(), ()> {
         // SAFETY: the pointer came from a live `Fiber` (the caller's record
@@ -44,55 +108,45 @@ impl Fiber {
     /// The coroutine's address, to resume without holding the task record.
     #[inline]
     pub(crate) fn as_ptr(&self) -> NonNull<Coro> {
-        self.0
+        // SAFETY: `self.0` points to the live head this fiber owns; taking a
+        // field's address creates no reference.
+        unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).co)) }
+    }
+
+    /// The task's cold fields.
+    #[inline]
+    pub(crate) fn cold(&self) -> &Cold {
+        // SAFETY: the head is live while this fiber is, and its `cold` field
+        // is only reached through the fiber: borrowing the fiber borrows it.
+        // A resume in progress borrows the `co` field alone.
+        unsafe { &*ptr::addr_of!((*self.0.as_ptr()).cold) }
+    }
+
+    /// The task's cold fields, to change them.
+    #[inline]
+    pub(crate) fn cold_mut(&mut self) -> &mut Cold {
+        // SAFETY: as in `cold`; `&mut self` makes the borrow exclusive.
+        unsafe { &mut *ptr::addr_of_mut!((*self.0.as_ptr()).cold) }
+    }
+
+    /// Moves the coroutine (and with it the stack) and the cold fields out
+    /// of a finished task's head.
+    #[inline]
+    pub(crate) fn into_parts(self) -> (Coro, Cold) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the head is live and owned by this fiber alone, which is
+        // forgotten, so it is moved out exactly once; the memory it lies in
+        // stays mapped until the stack moved out with it is dropped.
+        let Head { co, cold } = unsafe { this.0.as_ptr().read() };
+        (co, cold)
     }
 }
 
 impl Drop for Fiber {
     fn drop(&mut self) {
-        // SAFETY: `self.0` came from `Box::into_raw` of an initialised
-        // `MaybeUninit<Coro>` in `FiberPool::make` and is owned by this fiber
-        // alone; `MaybeUninit<Coro>` has the layout of `Coro`.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
-
-/// Spare coroutine boxes, reused by later spawns.
-#[derive(Default)]
-pub(crate) struct FiberPool {
-    /// Boxed on purpose: a fiber's address must not move while it runs.
-    #[allow(clippy::vec_box)]
-    free: Vec<Box<MaybeUninit<Coro>>>,
-}
-
-impl FiberPool {
-    /// Puts `co` into a pooled (or new) box.
-    #[inline]
-    pub(crate) fn make(&mut self, co: Coro) -> Fiber {
-        let mut slot = self
-            .free
-            .pop()
-            .unwrap_or_else(|| Box::new(MaybeUninit::uninit()));
-        slot.write(co);
-        Fiber(NonNull::from(Box::leak(slot)).cast())
-    }
-
-    /// Moves the coroutine out of a finished fiber and keeps its box.
-    #[inline]
-    pub(crate) fn recycle(&mut self, fiber: Fiber) -> Coro {
-        let ptr = fiber.0.cast::<MaybeUninit<Coro>>();
-        std::mem::forget(fiber);
-        // SAFETY: the fiber owned this box (made by `make` from
-        // `Box<MaybeUninit<Coro>>`) and was forgotten above, so ownership
-        // moves here exactly once.
-        let slot = unsafe { Box::from_raw(ptr.as_ptr()) };
-        // SAFETY: the box holds the coroutine written by `make`; reading it
-        // out leaves the box logically uninitialised, which is how the pool
-        // keeps it.
-        let co = unsafe { slot.assume_init_read() };
-        if self.free.len() < 4096 {
-            self.free.push(slot);
-        }
-        co
+        // SAFETY: as in `into_parts`: the head is moved out once, here. The
+        // coroutine is dropped (force-unwinding the task) after the move, on
+        // its own stack below the head space.
+        drop(unsafe { self.0.as_ptr().read() });
     }
 }

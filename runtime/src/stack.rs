@@ -3,11 +3,18 @@
 //! A fresh stack costs an `mmap` plus an `mprotect` (about 6 µs and two kernel
 //! memory maps); a pooled one costs a `Vec::pop`. Finished tasks give their
 //! stack back here and the next spawn of the same size takes it.
+//!
+//! The top [`HEAD_SPACE`] bytes of every stack are not the coroutine's: they
+//! hold the task's fiber head (its coroutine and its cold fields, see
+//! `fiber.rs`), in the page the task's first frames make resident anyway.
 
 use std::io;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
-use corosensei::stack::DefaultStack;
+use corosensei::stack::{DefaultStack, Stack as _, StackPointer};
+
+use crate::fiber::HEAD_SPACE;
 
 use crate::metrics::Counter;
 use crate::watch::Watch;
@@ -71,8 +78,47 @@ pub(crate) struct StackPool {
     watch: Arc<Watch>,
 }
 
-/// A pooled stack: corosensei's mmap stack with its guard page.
-pub(crate) type Stack = DefaultStack;
+/// A pooled stack: corosensei's mmap stack with its guard page, of which the
+/// coroutine runs below the top [`HEAD_SPACE`] bytes.
+pub(crate) struct Stack {
+    mapping: DefaultStack,
+    /// Where the coroutine's stack starts: `HEAD_SPACE` below the top of
+    /// the mapping. Kept, not computed: every resume asks for it.
+    base: StackPointer,
+}
+
+impl Stack {
+    fn new(mapping: DefaultStack) -> Stack {
+        let base = mapping.base().get() - HEAD_SPACE;
+        Stack {
+            mapping,
+            base: StackPointer::new(base).expect("a stack lies above address 0"),
+        }
+    }
+
+    /// The start of the head space: `HEAD_SPACE` bytes up to the top of the
+    /// mapping, aligned to 16, that nothing but the fiber head uses.
+    #[inline]
+    pub(crate) fn head(&self) -> NonNull<u8> {
+        NonNull::new(self.base.get() as *mut u8).expect("a stack lies above address 0")
+    }
+}
+
+// SAFETY: the range handed to corosensei, `[limit, top - HEAD_SPACE)`, lies
+// inside `DefaultStack`'s own valid range, stays mapped as long as the value
+// lives (it owns the mapping), and its base is aligned: the top of the
+// mapping is page-aligned and `HEAD_SPACE` a multiple of `STACK_ALIGNMENT`.
+unsafe impl corosensei::stack::Stack for Stack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        self.base
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        self.mapping.limit()
+    }
+}
 
 impl StackPool {
     pub(crate) fn new(watch: Arc<Watch>) -> Self {
@@ -113,7 +159,7 @@ impl StackPool {
         match DefaultStack::new(size) {
             Ok(stack) => {
                 self.mapped_counter().bump();
-                Ok(stack)
+                Ok(Stack::new(stack))
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,

@@ -162,6 +162,65 @@ impl Builder {
         let site = Location::caller();
         context::with_core("task::Builder::spawn", |core| core.spawn(self, site, f))
     }
+
+    /// Spawns the task without a [`JoinHandle`]: nobody can join it, and it
+    /// has no join slot, the one heap block a joinable task costs (a server
+    /// with a task per connection saves it per connection). Its id is how
+    /// to stop it: [`cancel`]. Otherwise it is a task like any other: a
+    /// panic ends only this task and is reported as usual (the panic hook,
+    /// `tracing`, [`Metrics`](crate::Metrics)), and a stack overflow stops
+    /// it and is reported on stderr.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    ///
+    /// Panics when called outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// weft::Runtime::new().unwrap().block_on(|| {
+    ///     let id = weft::task::Builder::new()
+    ///         .spawn_detached(|| weft::sleep(Duration::from_secs(60)))
+    ///         .unwrap();
+    ///     weft::yield_now();
+    ///     assert!(weft::task::cancel(id), "it was sleeping");
+    ///     weft::yield_now();
+    ///     assert!(!weft::task::cancel(id), "it has ended");
+    /// }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn spawn_detached<F>(self, f: F) -> io::Result<TaskId>
+    where
+        F: FnOnce() + 'static,
+    {
+        let site = Location::caller();
+        context::with_core("task::Builder::spawn_detached", |core| {
+            core.spawn_detached(self, site, f)
+        })
+    }
+}
+
+/// Cancels task `id` of the running runtime as [`JoinHandle::cancel`]
+/// does: it unwinds at its current suspension point, or at its next one,
+/// and its destructors run; one that has not started never runs. For tasks
+/// spawned with [`Builder::spawn_detached`], and for any task whose handle
+/// is out of reach.
+///
+/// Returns whether the task was still alive. An id of a task that has
+/// ended does nothing (ids are not reused while the runtime lives), nor
+/// does one from another runtime that names no task here; one that does
+/// name a task here cancels it, so keep ids to their runtime.
+///
+/// # Panics
+///
+/// Panics when called outside a runtime.
+pub fn cancel(id: TaskId) -> bool {
+    context::with_core("task::cancel", |core| core.cancel_if_alive(id))
 }
 
 /// Why a green thread produced no value.
@@ -402,7 +461,13 @@ impl<T> Outcome for JoinSlot<T> {
 /// The body every coroutine runs: installs the yielder, runs `f` under
 /// `catch_unwind`, drops the task's locals in green context, and publishes
 /// the outcome.
-pub(crate) fn body<F, T>(f: F, slot: Rc<JoinSlot<T>>) -> impl FnOnce(&TaskYielder, ()) + 'static
+///
+/// A detached task (`slot` is `None`) publishes nothing: its result is `()`
+/// and a panic was already reported.
+pub(crate) fn body<F, T>(
+    f: F,
+    slot: Option<Rc<JoinSlot<T>>>,
+) -> impl FnOnce(&TaskYielder, ()) + 'static
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
@@ -437,7 +502,9 @@ where
         if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(locals))) {
             context::with_core("task end", |core| core.report_panic(p.as_ref()));
         }
-        slot.complete(result);
+        if let Some(slot) = slot {
+            slot.complete(result);
+        }
         context::set_yielder(std::ptr::null());
     }
 }

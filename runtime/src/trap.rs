@@ -207,7 +207,8 @@ mod imp {
         }
         // SAFETY: `RUNNING` is non-null only while the loop resumes that
         // coroutine (set just before `resume`, cleared just after), and the
-        // fiber box holding it does not move or die during the resume.
+        // fiber head holding it (at the top of its stack) does not move or
+        // die during the resume.
         let trap = unsafe { (*co).trap_handler() };
         // SAFETY: the kernel filled `info` for this fault.
         let addr = unsafe { (*info).si_addr() } as usize;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use weft_runtime::bridge::PollableQueue;
-use weft_runtime::JoinHandle;
+use weft_runtime::{task, TaskId};
 
 use super::listener::ServerStream;
 use super::shutdown::Stop;
@@ -21,8 +21,8 @@ pub(crate) fn run<S: ServerStream>(
     let states: Vec<_> = table
         .conns
         .borrow()
-        .values()
-        .map(|e| e.state.clone())
+        .iter()
+        .map(|(_, c)| c.state.clone())
         .collect();
     tracing::info!(
         active = states.len(),
@@ -30,7 +30,7 @@ pub(crate) fn run<S: ServerStream>(
         "server: drain started; no longer accepting"
     );
     for state in &states {
-        state.close_if_idle();
+        state.close_if_idle(&table.drain);
     }
     drop(states);
     let deadline = Instant::now() + timeout;
@@ -51,25 +51,31 @@ pub(crate) fn run<S: ServerStream>(
         }
     }
     let active = table.active() as u64;
-    let handles: Vec<JoinHandle<()>> = table
+    let tasks: Vec<TaskId> = table
         .conns
-        .borrow_mut()
-        .values_mut()
-        .filter_map(|e| e.join.take())
+        .borrow()
+        .iter()
+        .map(|(_, c)| {
+            c.state.set_cancelled();
+            c.task
+        })
         .collect();
-    if !handles.is_empty() {
+    if !tasks.is_empty() {
         tracing::warn!(
-            connections = handles.len(),
+            connections = tasks.len(),
             "server: drain over; cancelling the connections still running"
         );
     }
-    for h in &handles {
-        h.cancel();
+    // A task already gone with its connection still listed (it overflowed
+    // its stack: nothing unwound) never leaves the table.
+    let gone = tasks.iter().filter(|&&id| !task::cancel(id)).count();
+    // Each cancelled one leaves the table as it unwinds, and says so.
+    while table.active() > gone {
+        if stop.get().is_err() {
+            break; // unreachable: `table` holds a sender
+        }
     }
-    let cancelled = handles.len() as u64;
-    for h in handles {
-        let _ = h.join();
-    }
+    let cancelled = tasks.len() as u64;
     let mut summary = table.counts.borrow().clone();
     summary.closed_idle = table.drain.closed_idle.get();
     summary.active_at_deadline = active;

@@ -1,14 +1,14 @@
 //! The server's table of live connections: starting each handler, and
 //! what happens when one ends (however it ends).
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
+use slab::Slab;
 use weft_runtime::sync::Semaphore;
-use weft_runtime::{task, JoinHandle, Sender};
+use weft_runtime::{task, Sender, TaskId};
 
 use super::connection::{ConnState, Connection, Drain};
 use super::listener::{self, ServerStream};
@@ -18,10 +18,9 @@ use super::summary::Summary;
 /// The live connections and what the acceptors, the connections and the
 /// drain share.
 pub(crate) struct Table<S: ServerStream> {
-    /// Live connections by id: their record and their task.
-    pub(crate) conns: RefCell<HashMap<u64, Entry<S>>>,
-    /// The next connection id.
-    pub(crate) next_id: Cell<u64>,
+    /// Live connections, by the key their guard holds: their record and
+    /// their task. A slab, not a map: 16 bytes a connection, in one array.
+    pub(crate) conns: RefCell<Slab<Conn<S>>>,
     /// The drain flag every connection sees.
     pub(crate) drain: Rc<Drain>,
     /// One permit per connection slot, when capped.
@@ -37,11 +36,12 @@ pub(crate) struct Table<S: ServerStream> {
 }
 
 /// A live connection in the table.
-pub(crate) struct Entry<S: ServerStream> {
+pub(crate) struct Conn<S: ServerStream> {
     /// Its record, to close it when idle.
     pub(crate) state: Rc<ConnState<S>>,
-    /// Its task, to cancel it at the drain deadline (taken then).
-    pub(crate) join: Option<JoinHandle<()>>,
+    /// Its task (detached: the server never joins it), to cancel it at the
+    /// drain deadline.
+    pub(crate) task: TaskId,
 }
 
 impl<S: ServerStream> Table<S> {
@@ -51,8 +51,7 @@ impl<S: ServerStream> Table<S> {
         stop: Sender<Stop>,
     ) -> Self {
         Table {
-            conns: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
+            conns: RefCell::new(Slab::new()),
             drain: Rc::new(Drain::default()),
             limit: max_connections.map(Semaphore::new),
             max_connections,
@@ -76,30 +75,27 @@ impl<S: ServerStream> Table<S> {
             let _ = stream.set_read_timeout(Some(t));
             let _ = stream.set_write_timeout(Some(t));
         }
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+        // The key the connection gets below: nothing else inserts until then.
+        let key = self.conns.borrow().vacant_key();
         self.counts.borrow_mut().accepted += 1;
-        let state = Rc::new(ConnState::new(stream, peer, self.drain.clone()));
+        let state = Rc::new(ConnState::new(stream, peer));
         let guard = ConnGuard {
             table: self.clone(),
-            id,
+            key,
             finished: false,
         };
-        let conn = Connection::new(state.clone());
+        let conn = Connection::new(state.clone(), self.drain.clone());
         let handler = handler.clone();
         // Fails when no stack can be had (the kernel's map limit, say): that
         // connection is dropped (the guard gives its slot back), the others
         // are served and accepting goes on.
-        match task::Builder::new().spawn(move || {
+        match task::Builder::new().spawn_detached(move || {
             let result = handler(conn);
             guard.finish(result);
         }) {
-            Ok(join) => {
-                let entry = Entry {
-                    state,
-                    join: Some(join),
-                };
-                self.conns.borrow_mut().insert(id, entry);
+            Ok(task) => {
+                let inserted = self.conns.borrow_mut().insert(Conn { state, task });
+                debug_assert_eq!(inserted, key);
             }
             Err(e) => {
                 tracing::warn!(peer = ?state.peer(), error = %e, "server: no green thread for a connection; it is closed, accepting goes on");
@@ -113,7 +109,8 @@ impl<S: ServerStream> Table<S> {
 /// drains, tells the control loop.
 struct ConnGuard<S: ServerStream> {
     table: Rc<Table<S>>,
-    id: u64,
+    /// Its key in the table.
+    key: usize,
     /// Set once the handler returned; still false in `drop` after a panic.
     finished: bool,
 }
@@ -129,7 +126,7 @@ impl<S: ServerStream> ConnGuard<S> {
             Err(e) => {
                 counts.failed += 1;
                 let entry = table.conns.borrow();
-                let peer = entry.get(&self.id).map(|e| e.state.peer());
+                let peer = entry.get(self.key).map(|e| e.state.peer());
                 match table.idle_timeout {
                     Some(timeout) if listener::is_timeout(&e) => {
                         counts.timed_out += 1;
@@ -146,12 +143,12 @@ impl<S: ServerStream> ConnGuard<S> {
 
 impl<S: ServerStream> Drop for ConnGuard<S> {
     fn drop(&mut self) {
-        let entry = self.table.conns.borrow_mut().remove(&self.id);
-        // No entry: the task never got a stack. An entry without its task:
-        // the drain cancelled it (and counts it). Otherwise the handler
-        // neither returned nor was cancelled: it panicked.
+        let entry = self.table.conns.borrow_mut().try_remove(self.key);
+        // No entry: the task never got a stack. A cancelled one: the drain
+        // cancelled it (and counts it). Otherwise the handler neither
+        // returned nor was cancelled: it panicked.
         if let Some(entry) = &entry {
-            if !self.finished && entry.join.is_some() {
+            if !self.finished && !entry.state.is_cancelled() {
                 self.table.counts.borrow_mut().failed += 1;
                 tracing::warn!(peer = ?entry.state.peer(), "server: connection handler panicked; connection closed");
             }

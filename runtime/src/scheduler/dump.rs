@@ -18,7 +18,7 @@ impl Core {
             let name = tasks
                 .get(id.index())
                 .filter(|t| t.serial == id.serial())
-                .and_then(|t| t.name.as_deref());
+                .and_then(|t| t.cold().name.as_deref());
             match name {
                 Some(name) => format!("task {id} '{name}'"),
                 None => format!("task {id}"),
@@ -35,7 +35,7 @@ impl Core {
                     State::Running | State::Ready => (TaskState::Ready, None, None),
                     State::Parked(reason) => {
                         let deadline = t.timer.and_then(|k| timers.deadline_of(k));
-                        let mut what = match (&t.lock_wait, reason) {
+                        let mut what = match (&t.cold().lock_wait, reason) {
                             (Some(lock), _) => self.describe_held(lock, &tasks),
                             (None, Reason::Join(id)) => format!("join of {}", describe_task(id)),
                             (None, Reason::Sleep) => "sleep".to_owned(),
@@ -56,11 +56,11 @@ impl Core {
                 };
                 DumpedTask {
                     id: TaskId::from_parts(index as u32, t.serial),
-                    name: t.name.as_deref().map(str::to_owned),
+                    name: t.cold().name.as_deref().map(str::to_owned),
                     state,
                     waits_on,
                     parked_for,
-                    spawned_at: t.site.to_string(),
+                    spawned_at: t.cold().site.to_string(),
                     daemon: t.daemon,
                 }
             })

@@ -27,11 +27,10 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use corosensei::Coroutine;
 use slab::Slab;
 
 use crate::bridge::BlockingPool;
-use crate::fiber::FiberPool;
+use crate::fiber::{Cold, Fiber};
 use crate::handle::{Remote, Request};
 use crate::io::Reactor;
 use crate::local::Locals;
@@ -39,7 +38,7 @@ use crate::park::{Unparker, Wake};
 use crate::runtime::Config;
 use crate::stack::StackPool;
 use crate::stall::Watchdog;
-use crate::task::{self, Builder, JoinHandle, SlotPool, TaskId};
+use crate::task::{self, Builder, JoinHandle, JoinSlot, SlotPool, TaskId};
 use crate::time::TimerHeap;
 use crate::watch::Watch;
 
@@ -82,8 +81,6 @@ pub(crate) struct Core {
     /// The running task's park sequence (a copy of its record's `seq`), so
     /// `Unparker::current` needs no lookup.
     current_seq: Cell<u32>,
-    /// Spare coroutine boxes.
-    fibers: RefCell<FiberPool>,
     /// Spare join slots.
     pub(crate) join_slots: SlotPool,
     /// Set when the running task parks (its record already says `Parked`),
@@ -134,7 +131,6 @@ impl Core {
             budget: Cell::new(0),
             current_cancelled: Cell::new(false),
             current_seq: Cell::new(0),
-            fibers: RefCell::new(FiberPool::default()),
             join_slots: SlotPool::default(),
             current_parked: Cell::new(false),
             current_wake: Cell::new(Wake::Unparked),
@@ -158,18 +154,55 @@ impl Core {
         F: FnOnce() -> T + 'static,
         T: 'static,
     {
+        let Spawned { id, name, slot } = self.spawn_task::<F, T, true>(builder, site, f)?;
+        let slot = slot.expect("a joinable task has a join slot");
+        Ok(JoinHandle::new(id, name, slot))
+    }
+
+    /// Spawns a task nobody joins: no join slot.
+    pub(crate) fn spawn_detached<F>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<TaskId>
+    where
+        F: FnOnce() + 'static,
+    {
+        Ok(self.spawn_task::<F, (), false>(builder, site, f)?.id)
+    }
+
+    /// Spawns `f`, with a join slot when `JOINED`.
+    #[inline(always)]
+    fn spawn_task<F, T, const JOINED: bool>(
+        &self,
+        builder: Builder,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<Spawned<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
         let stack_size = match builder.stack_size {
             Some(size) => crate::stack::validate_stack_size(size)?,
             None => self.config.stack_size,
         };
         let stack = self.stacks.borrow_mut().take(stack_size)?;
-        let slot = self.join_slots.take::<T>();
-        let coroutine = Coroutine::with_stack(stack, task::body(f, slot.clone()));
+        let slot = JOINED.then(|| self.join_slots.take::<T>());
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
-        let fiber = self.fibers.borrow_mut().make(coroutine);
+        let cold = Cold {
+            outcome: slot.clone().map(|s| s as Rc<dyn task::Outcome>),
+            name: name.clone(),
+            site,
+            locals: Vec::new(),
+            lock_wait: None,
+            stack_size,
+        };
+        let fiber = Fiber::new(stack, task::body(f, slot.clone()), cold);
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
         let index = self.tasks.borrow_mut().insert(TaskEntry {
@@ -182,13 +215,7 @@ impl Core {
             unwinding: false,
             daemon: builder.daemon,
             fiber,
-            stack_size,
-            name: name.clone(),
             span: (!span.is_disabled()).then(|| Box::new(span)),
-            locals: Vec::new(),
-            outcome: slot.clone(),
-            site,
-            lock_wait: None,
             parked_at: self.now.get(),
             interrupt_pending: false,
             scope: None,
@@ -209,7 +236,16 @@ impl Core {
             daemon = builder.daemon,
             "spawn"
         );
-        Ok(JoinHandle::new(id, name, slot))
+        Ok(Spawned { id, name, slot })
+    }
+
+    /// Cancels `id` if it is alive; says whether it was.
+    pub(crate) fn cancel_if_alive(&self, id: TaskId) -> bool {
+        let alive = self.with_entry(id, |_| ()).is_some();
+        if alive {
+            self.cancel(id);
+        }
+        alive
     }
 
     // ---- the running task -------------------------------------------------
@@ -252,13 +288,13 @@ impl Core {
 
     /// Records (or clears) the owned lock the running task is about to park on.
     pub(crate) fn set_lock_wait(&self, lock: Option<Rc<crate::lock_cycle::LockIdent>>) {
-        self.with_current(|t| t.lock_wait = lock);
+        self.with_current(|t| t.cold_mut().lock_wait = lock);
     }
 
     /// The owned lock `id` is parked on, if it is.
     pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::lock_cycle::LockIdent>> {
         self.with_entry(id, |t| match t.state {
-            State::Parked(_) => t.lock_wait.clone(),
+            State::Parked(_) => t.cold().lock_wait.clone(),
             _ => None,
         })
         .flatten()
@@ -266,13 +302,13 @@ impl Core {
 
     /// The name of task `id`, if it is alive and has one.
     pub(crate) fn task_name(&self, id: TaskId) -> Option<String> {
-        self.with_entry(id, |t| t.name.as_deref().map(str::to_owned))
+        self.with_entry(id, |t| t.cold().name.as_deref().map(str::to_owned))
             .flatten()
     }
 
     pub(crate) fn current_task(&self) -> (TaskId, Option<Arc<str>>) {
         let id = self.current_id();
-        (id, self.with_current(|t| t.name.clone()))
+        (id, self.with_current(|t| t.cold().name.clone()))
     }
 
     #[inline]
@@ -281,7 +317,7 @@ impl Core {
     }
 
     pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
-        self.with_current(|t| f(&mut t.locals))
+        self.with_current(|t| f(&mut t.cold_mut().locals))
     }
 
     #[inline]
@@ -324,7 +360,7 @@ impl Core {
             task::End::Panicked => c.panicked.bump(),
             task::End::Cancelled => c.cancelled.bump(),
         }
-        self.with_current(|t| std::mem::take(&mut t.locals))
+        self.with_current(|t| std::mem::take(&mut t.cold_mut().locals))
     }
 
     /// `'name' (#id)` or `#id` of the green thread running now, for the
@@ -336,7 +372,7 @@ impl Core {
         let id = self.current.get()?;
         let tasks = self.tasks.try_borrow().ok()?;
         let t = tasks.get(id.index()).filter(|t| t.serial == id.serial())?;
-        Some(match &t.name {
+        Some(match &t.cold().name {
             Some(name) => format!("'{name}' (#{})", t.serial),
             None => format!("#{}", t.serial),
         })
@@ -351,6 +387,14 @@ impl Core {
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
+}
+
+/// A task just spawned: what its `JoinHandle` is made of.
+struct Spawned<T> {
+    id: TaskId,
+    name: Option<Arc<str>>,
+    /// Its join slot, unless it is detached.
+    slot: Option<Rc<JoinSlot<T>>>,
 }
 
 impl Drop for Core {

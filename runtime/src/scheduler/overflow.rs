@@ -15,16 +15,16 @@ impl Core {
     pub(super) fn finish_overflowed(&self, id: TaskId) {
         // The task never reached the end of its body, which clears this.
         crate::context::set_yielder(std::ptr::null());
-        let mut entry = self.tasks.borrow_mut().remove(id.index());
+        let entry = self.tasks.borrow_mut().remove(id.index());
         self.watch.labels.retire(id.index());
-        std::mem::forget(std::mem::take(&mut entry.locals));
-        let co = self.fibers.borrow_mut().recycle(entry.fiber);
+        let (co, mut cold) = entry.fiber.into_parts();
+        std::mem::forget(std::mem::take(&mut cold.locals));
         self.stacks.borrow_mut().discard(co.into_stack());
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
         self.watch.counters.overflowed.bump();
-        let who = match &entry.name {
+        let who = match &cold.name {
             Some(name) => format!("task '{name}' (#{})", entry.serial),
             None => format!("task #{}", entry.serial),
         };
@@ -34,12 +34,14 @@ impl Core {
              on its stack (heap values, sockets, held locks) is leaked. Give it a bigger stack \
              with weft::task::Builder::stack_size, or raise every task's default with \
              weft::Builder::stack_size",
-            entry.site,
-            entry.stack_size / 1024
+            cold.site,
+            cold.stack_size / 1024
         ));
-        entry.outcome.fail(JoinError::StackOverflow {
-            name: entry.name.as_deref().map(str::to_owned),
-            stack_size: entry.stack_size,
-        });
+        if let Some(outcome) = &cold.outcome {
+            outcome.fail(JoinError::StackOverflow {
+                name: cold.name.as_deref().map(str::to_owned),
+                stack_size: cold.stack_size,
+            });
+        }
     }
 }

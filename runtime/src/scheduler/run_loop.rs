@@ -149,14 +149,14 @@ impl Core {
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
         self.watch.labels.retire(id.index());
-        let co = self.fibers.borrow_mut().recycle(entry.fiber);
+        let (co, cold) = entry.fiber.into_parts();
         self.stacks
             .borrow_mut()
-            .put(entry.stack_size, co.into_stack());
+            .put(cold.stack_size, co.into_stack());
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
-        tracing::debug!(task = entry.serial, name = entry.name.as_deref(), "exit");
+        tracing::debug!(task = entry.serial, name = cold.name.as_deref(), "exit");
     }
 
     /// Runs until no non-daemon task is left, then unwinds the daemons.

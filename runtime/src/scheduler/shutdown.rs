@@ -15,10 +15,14 @@ impl Core {
             .filter_map(|(index, t)| match t.state {
                 State::Parked(reason) => Some(BlockedTask {
                     id: TaskId::from_parts(index as u32, t.serial),
-                    name: t.name.as_deref().map(str::to_owned),
+                    name: t.cold().name.as_deref().map(str::to_owned),
                     daemon: t.daemon,
                     reason,
-                    lock: t.lock_wait.as_ref().map(|l| self.describe_held(l, &tasks)),
+                    lock: t
+                        .cold()
+                        .lock_wait
+                        .as_ref()
+                        .map(|l| self.describe_held(l, &tasks)),
                 }),
                 _ => None,
             })
@@ -40,7 +44,7 @@ impl Core {
                 let name = tasks
                     .get(owner.index())
                     .filter(|t| t.serial == owner.serial())
-                    .and_then(|t| t.name.as_deref());
+                    .and_then(|t| t.cold().name.as_deref());
                 match name {
                     Some(name) => format!("{lock_name} held by task {owner} '{name}'"),
                     None => format!("{lock_name} held by task {owner}"),

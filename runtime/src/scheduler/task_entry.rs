@@ -1,14 +1,7 @@
 //! One green thread's record in the task table, and where it is in its life.
 
-use std::panic::Location;
-use std::rc::Rc;
-use std::sync::Arc;
-
-use crate::fiber::Fiber;
-use crate::local::Locals;
-use crate::lock_cycle::LockIdent;
+use crate::fiber::{Cold, Fiber};
 use crate::park::{Reason, Wake};
-use crate::task::Outcome;
 use crate::time::TimerKey;
 
 /// Where a task is in its life.
@@ -31,6 +24,10 @@ pub(super) enum State {
 /// record's place in the slab falls), where the compiler's own order spread
 /// it over every line of the record. With a thousand connections the
 /// records do not all stay in cache, and each line is a miss per round trip.
+///
+/// The cold fields (name, spawn site, task-locals, join slot, lock wait,
+/// stack size) are not here: they sit with the coroutine at the top of the
+/// task's stack (see `fiber.rs`), reached through [`TaskEntry::cold`].
 #[repr(C)]
 pub(super) struct TaskEntry {
     // ---- hot: parks, wakes, resumes -------------------------------------
@@ -42,7 +39,8 @@ pub(super) struct TaskEntry {
     /// The innermost `weft::timeout` scope's deadline and id (an outer one
     /// that ends sooner takes its place).
     pub(super) scope: Option<(std::time::Instant, u64)>,
-    /// The coroutine, at a fixed address so it is resumed in place.
+    /// The coroutine, at a fixed address so it is resumed in place, and the
+    /// cold fields.
     pub(super) fiber: Fiber,
     /// The spawn number; together with the slab index it is the `TaskId`.
     pub(super) serial: u32,
@@ -71,17 +69,18 @@ pub(super) struct TaskEntry {
     /// `None` when no subscriber wants it (then a resume skips it, and the
     /// record is 32 bytes smaller than with a disabled span in place).
     pub(super) span: Option<Box<tracing::Span>>,
-    // ---- cold: spawn, exit, dumps, locals, locks ------------------------
-    /// The size class its stack goes back to in the pool.
-    pub(super) stack_size: usize,
-    pub(super) name: Option<Arc<str>>,
-    /// Task-local values (see `local.rs`).
-    pub(super) locals: Locals,
-    /// Its join slot, for ending it from the loop when its body cannot
-    /// (a stack overflow).
-    pub(super) outcome: Rc<dyn Outcome>,
-    /// Where it was spawned.
-    pub(super) site: &'static Location<'static>,
-    /// The owned lock it is parked on, for deadlock cycles and reports.
-    pub(super) lock_wait: Option<Rc<LockIdent>>,
+}
+
+impl TaskEntry {
+    /// The fields no park, wake or resume uses.
+    #[inline]
+    pub(super) fn cold(&self) -> &Cold {
+        self.fiber.cold()
+    }
+
+    /// The fields no park, wake or resume uses, to change them.
+    #[inline]
+    pub(super) fn cold_mut(&mut self) -> &mut Cold {
+        self.fiber.cold_mut()
+    }
 }

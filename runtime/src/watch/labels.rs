@@ -16,11 +16,17 @@
 //!   word twice means what it read belongs to that task (serials are unique
 //!   until they wrap, 2^32 spawns later).
 //! - A name is an `Arc<str>`, which no thread can read while another may
-//!   drop it, so it sits behind a mutex of its own slot: a named spawn takes
-//!   that lock once at spawn and once at exit (naming a task already costs
-//!   an allocation). Unnamed tasks, the common case (one per connection),
-//!   never touch a lock.
+//!   drop it, so the names sit in one map behind a mutex, by slab index: a
+//!   named spawn takes that lock once at spawn and once at exit (naming a
+//!   task already costs an allocation). Unnamed tasks, the common case (one
+//!   per connection), never touch a lock, and their slot is two words.
+//! - A chunk is allocated zeroed (a zeroed slot is a free one), so the
+//!   allocator hands large chunks over as fresh pages that stay untouched,
+//!   costing no memory, until the slab reaches them: a runtime pays for the
+//!   slots its tasks use, not for the whole chunk its last task fell in.
 
+use std::alloc::Layout;
+use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -57,42 +63,25 @@ impl Label {
     }
 }
 
-/// One slab index's label.
+/// One slab index's label; all zeroes when no task holds the index.
 struct Slot {
     /// `LIVE | NAMED? | serial` while a task holds the index, 0 after it.
     word: AtomicU64,
     /// The task's spawn site; only ever a `&'static Location<'static>`.
     site: AtomicPtr<Location<'static>>,
-    /// The task's name, when `word` says `NAMED`.
-    name: Mutex<Option<Arc<str>>>,
 }
 
 impl Slot {
-    fn new() -> Slot {
-        Slot {
-            word: AtomicU64::new(0),
-            site: AtomicPtr::new(std::ptr::null_mut()),
-            name: Mutex::new(None),
-        }
-    }
-
-    /// Replaces the name (out of line: only named tasks come here).
-    #[cold]
-    fn set_name(&self, name: Option<Arc<str>>) {
-        let old = std::mem::replace(&mut *lock(&self.name), name);
-        // Dropped outside the lock: it may be the name's last reference.
-        drop(old);
-    }
-
-    /// The slot's label, if a task holds it and did not change under the read.
-    fn read(&self) -> Option<Label> {
+    /// The slot's label, if a task holds it and did not change under the
+    /// read; its name, when `word` says `NAMED`, is at `index` in `names`.
+    fn read(&self, index: usize, names: &Mutex<HashMap<usize, Arc<str>>>) -> Option<Label> {
         let word = self.word.load(Ordering::Acquire);
         if word & LIVE == 0 {
             return None;
         }
         let site = self.site.load(Ordering::Relaxed);
         let name = if word & NAMED != 0 {
-            lock(&self.name).clone()
+            lock(names).get(&index).cloned()
         } else {
             None
         };
@@ -118,12 +107,15 @@ impl Slot {
 /// The label table; only the loop thread calls `publish` and `retire`.
 pub(crate) struct Labels {
     chunks: [OnceLock<Box<[Slot]>>; CHUNKS],
+    /// The names of the named live tasks, by slab index.
+    names: Mutex<HashMap<usize, Arc<str>>>,
 }
 
 impl Default for Labels {
     fn default() -> Self {
         Labels {
             chunks: std::array::from_fn(|_| OnceLock::new()),
+            names: Mutex::default(),
         }
     }
 }
@@ -157,7 +149,7 @@ impl Labels {
         let slot = self.slot(index);
         let mut word = LIVE | u64::from(serial);
         if let Some(name) = name {
-            slot.set_name(Some(name.clone()));
+            self.set_name(index, Some(name.clone()));
             word |= NAMED;
         }
         // Orders the previous task's `retire` before the stores below, for a
@@ -175,8 +167,22 @@ impl Labels {
         let word = slot.word.load(Ordering::Relaxed);
         slot.word.store(0, Ordering::Relaxed);
         if word & NAMED != 0 {
-            slot.set_name(None);
+            self.set_name(index, None);
         }
+    }
+
+    /// Sets or clears the name at `index` (out of line: only named tasks
+    /// come here).
+    #[cold]
+    fn set_name(&self, index: usize, name: Option<Arc<str>>) {
+        let mut names = lock(&self.names);
+        let old = match name {
+            Some(name) => names.insert(index, name),
+            None => names.remove(&index),
+        };
+        drop(names);
+        // Dropped outside the lock: it may be the name's last reference.
+        drop(old);
     }
 
     /// The label of the live task with spawn number `serial`.
@@ -193,7 +199,7 @@ impl Labels {
             let Some(chunk) = chunk.get() else { continue };
             let first = (FIRST << k) - FIRST;
             for (offset, slot) in chunk.iter().enumerate() {
-                if let Some(label) = slot.read() {
+                if let Some(label) = slot.read(first + offset, &self.names) {
                     labels.push((first + offset, label));
                 }
             }
@@ -204,7 +210,18 @@ impl Labels {
 
 #[cold]
 fn new_chunk(chunk: usize) -> Box<[Slot]> {
-    (0..FIRST << chunk).map(|_| Slot::new()).collect()
+    let len = FIRST << chunk;
+    let layout = Layout::array::<Slot>(len).expect("a label chunk's size fits in memory");
+    // SAFETY: `layout` is not zero-sized (`len` is at least `FIRST`).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Slot>();
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `ptr` is a fresh allocation of `len` slots with the global
+    // allocator and `Slot`'s layout array, as `Box<[Slot]>` frees it; all
+    // zeroes is a valid `Slot` (two atomics: a 0 word, a null site) and the
+    // free one `Slot::read` skips.
+    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
