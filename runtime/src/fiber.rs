@@ -142,6 +142,28 @@ impl Fiber {
     }
 }
 
+impl Fiber {
+    /// Takes a finished task's head apart where it lies: drops the cold
+    /// fields in place and moves the coroutine's stack out, with its size
+    /// class. (`into_parts` would copy the head out first, and the cold
+    /// fields again into their drop.)
+    #[inline]
+    pub(crate) fn into_stack(self) -> (Stack, usize) {
+        let this = ManuallyDrop::new(self);
+        let head = this.0.as_ptr();
+        // SAFETY: the head is live and owned by this fiber alone, which is
+        // forgotten, so each field is dropped or moved out exactly once. The
+        // cold fields are dropped while the mapping they lie in is still
+        // owned by the coroutine, which is moved out only after; its stack
+        // stays mapped until the caller drops or pools it.
+        unsafe {
+            let size = (*head).cold.stack_size;
+            ptr::drop_in_place(ptr::addr_of_mut!((*head).cold));
+            (ptr::addr_of!((*head).co).read().into_stack(), size)
+        }
+    }
+}
+
 impl Drop for Fiber {
     fn drop(&mut self) {
         // SAFETY: as in `into_parts`: the head is moved out once, here. The

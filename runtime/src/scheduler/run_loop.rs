@@ -149,14 +149,16 @@ impl Core {
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
         self.watch.labels.retire(id.index());
-        let (co, cold) = entry.fiber.into_parts();
-        self.stacks
-            .borrow_mut()
-            .put(cold.stack_size, co.into_stack());
+        tracing::debug!(
+            task = entry.serial,
+            name = entry.fiber.cold().name.as_deref(),
+            "exit"
+        );
+        let (stack, size) = entry.fiber.into_stack();
+        self.stacks.borrow_mut().put(size, stack);
         if !entry.daemon {
             self.live.set(self.live.get() - 1);
         }
-        tracing::debug!(task = entry.serial, name = cold.name.as_deref(), "exit");
     }
 
     /// Runs until no non-daemon task is left, then unwinds the daemons.
