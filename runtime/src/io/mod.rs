@@ -13,6 +13,7 @@
 mod direct;
 mod reactor;
 mod registration;
+mod waiters;
 
 pub use direct::{recv, send};
 pub(crate) use reactor::{Reactor, WAKER_TOKEN};

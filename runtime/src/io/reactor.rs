@@ -13,9 +13,9 @@ use std::io;
 use std::time::Duration;
 
 use mio::event::Source;
-use mio::{Events, Interest, Poll, Token};
-use slab::Slab;
+use mio::{Events, Poll, Token};
 
+use super::waiters::{Records, Slot, WaiterKey, Waiters};
 use crate::park::Unparker;
 
 /// The token of the cross-thread waker (see `handle.rs`).
@@ -28,65 +28,15 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// One direction of one source: who waits on it, and whether an operation
-/// might succeed.
-#[derive(Debug)]
-struct Slot {
-    /// The oldest waiter. Nearly every source has at most one waiter per
-    /// direction, so it lives here; later ones queue in `Reactor::more`.
-    first: Option<Unparker>,
-    /// Whether `Reactor::more` holds further waiters for this slot.
-    more: bool,
-    /// Whether a second waiter queued here since the slot was last empty:
-    /// then a waiter done with a readiness may have to hand it on.
-    shared: bool,
-    /// Whether an operation might succeed: set by every readiness event,
-    /// cleared when an operation hits `WouldBlock` (or a stream read drains
-    /// the source). While it is clear, an operation parks at once instead
-    /// of making a doomed syscall.
-    ready: bool,
-}
-
-impl Default for Slot {
-    fn default() -> Self {
-        // Nothing is known of a new source: try before parking.
-        Slot {
-            first: None,
-            more: false,
-            shared: false,
-            ready: true,
-        }
-    }
-}
-
-/// Who is parked on one registered source, per direction.
-#[derive(Debug, Default)]
-struct Waiters {
-    read: Slot,
-    write: Slot,
-    /// The peer closed its side or the socket failed: operations never park
-    /// again, whatever a drain hint said, so end of file and errors are
-    /// always seen.
-    closed: bool,
-}
-
-impl Waiters {
-    fn slot(&mut self, dir: Direction) -> &mut Slot {
-        match dir {
-            Direction::Read => &mut self.read,
-            Direction::Write => &mut self.write,
-        }
-    }
-}
-
 /// The runtime's poller and its waiter table.
 pub(crate) struct Reactor {
     /// The OS poller (epoll on Linux), edge-triggered.
     poll: RefCell<Poll>,
     /// Reused for every poll: no allocation per readiness event.
     events: RefCell<Events>,
-    /// Each registered source's waiters and readiness, indexed by token.
-    waiters: RefCell<Slab<Waiters>>,
+    /// Each registered source's waiters and readiness, at the address that
+    /// is its token (see `waiters.rs`).
+    records: Records,
     /// Waiters after the first of a direction, oldest first (acceptor
     /// pools, several readers of one stream): rare, so kept out of the
     /// per-source record, and allocated only when first needed.
@@ -97,12 +47,6 @@ pub(crate) struct Reactor {
     /// Live registrations: with none, polling can be skipped while tasks
     /// are ready.
     registrations: Cell<usize>,
-    /// Set while `dispatch` runs, which may resume tasks.
-    dispatching: Cell<bool>,
-    /// Tokens deregistered during a dispatch. Their records stay until it
-    /// ends, so a source registered meanwhile cannot take a token that has
-    /// events left in the batch (a stale hang-up would mark it closed).
-    retired: RefCell<Vec<usize>>,
 }
 
 impl Reactor {
@@ -110,12 +54,10 @@ impl Reactor {
         Ok(Reactor {
             poll: RefCell::new(Poll::new()?),
             events: RefCell::new(Events::with_capacity(event_capacity)),
-            waiters: RefCell::new(Slab::new()),
+            records: Records::default(),
             more: RefCell::new(HashMap::new()),
             shared_slots: Cell::new(0),
             registrations: Cell::new(0),
-            dispatching: Cell::new(false),
-            retired: RefCell::new(Vec::new()),
         })
     }
 
@@ -127,128 +69,103 @@ impl Reactor {
         self.registrations.get()
     }
 
-    /// Registers `source` for read and write readiness under a new token.
-    pub(crate) fn register(&self, source: &mut impl Source) -> io::Result<usize> {
-        let token = self.waiters.borrow_mut().insert(Waiters::default());
-        let registered = self.poll.borrow().registry().register(
-            source,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        );
-        if let Err(e) = registered {
-            self.waiters.borrow_mut().remove(token);
-            return Err(e);
-        }
+    /// Registers `source` for read and write readiness, with a new record.
+    pub(crate) fn register(&self, source: &mut impl Source) -> io::Result<WaiterKey> {
+        let key = self
+            .records
+            .register(self.poll.borrow().registry(), source)?;
         self.registrations.set(self.registrations.get() + 1);
-        Ok(token)
+        Ok(key)
     }
 
-    /// Takes `source` out of the poller and forgets its waiters.
-    pub(crate) fn deregister(&self, source: &mut impl Source, token: usize) -> io::Result<()> {
-        let result = self.poll.borrow().registry().deregister(source);
-        if self.dispatching.get() {
-            self.retired.borrow_mut().push(token);
-        } else {
-            self.forget(token);
-        }
-        self.registrations.set(self.registrations.get() - 1);
-        result
-    }
-
-    /// Drops the record of a deregistered token.
-    fn forget(&self, token: usize) {
-        if let Some(w) = self.waiters.borrow_mut().try_remove(token) {
-            for (dir, slot) in [(Direction::Read, &w.read), (Direction::Write, &w.write)] {
-                if slot.more {
-                    self.more.borrow_mut().remove(&(token, dir));
-                }
-                if slot.shared {
-                    self.shared_slots.set(self.shared_slots.get() - 1);
-                }
+    /// Takes `source` out of the poller and forgets its waiters. Records
+    /// deregistered during a dispatch stay until it ends, so a source
+    /// registered meanwhile cannot take a token that has events left in the
+    /// batch (a stale hang-up would mark it closed).
+    pub(crate) fn deregister(&self, source: &mut impl Source, key: WaiterKey) -> io::Result<()> {
+        let w = key.get();
+        for dir in [Direction::Read, Direction::Write] {
+            let slot = w.slot(dir);
+            if slot.more.get() {
+                self.more.borrow_mut().remove(&(w.token(), dir));
+                slot.more.set(false);
+            }
+            if slot.shared.get() {
+                slot.shared.set(false);
+                self.shared_slots.set(self.shared_slots.get() - 1);
             }
         }
+        self.registrations.set(self.registrations.get() - 1);
+        self.records
+            .deregister(self.poll.borrow().registry(), source, key)
     }
 
     /// Whether an operation in `dir` is worth trying before parking.
     #[inline]
-    pub(crate) fn is_ready(&self, token: usize, dir: Direction) -> bool {
-        let mut waiters = self.waiters.borrow_mut();
-        let w = &mut waiters[token];
-        w.closed || w.slot(dir).ready
+    pub(crate) fn is_ready(&self, w: &Waiters, dir: Direction) -> bool {
+        w.closed() || w.slot(dir).ready.get()
     }
 
     #[inline]
-    pub(crate) fn set_ready(&self, token: usize, dir: Direction, ready: bool) {
-        self.waiters.borrow_mut()[token].slot(dir).ready = ready;
+    pub(crate) fn set_ready(&self, w: &Waiters, dir: Direction, ready: bool) {
+        w.slot(dir).ready.set(ready);
     }
 
-    /// `is_ready` and `arm` in one borrow: true when an operation in `dir`
-    /// is worth trying now; otherwise `me` is queued (as by `arm`) and the
+    /// `is_ready` and `arm` in one: true when an operation in `dir` is
+    /// worth trying now; otherwise `me` is queued (as by `arm`) and the
     /// caller parks.
     #[inline]
-    pub(crate) fn ready_or_arm(&self, token: usize, dir: Direction, me: Unparker) -> bool {
-        {
-            let mut waiters = self.waiters.borrow_mut();
-            let w = &mut waiters[token];
-            if w.closed {
-                return true;
-            }
-            let slot = w.slot(dir);
-            if slot.ready {
-                return true;
-            }
-            if slot.first.is_none() {
-                slot.first = Some(me);
-                return false;
-            }
+    pub(crate) fn ready_or_arm(&self, w: &Waiters, dir: Direction, me: Unparker) -> bool {
+        if w.closed() {
+            return true;
         }
-        self.queue(token, dir, me, false);
+        let slot = w.slot(dir);
+        if slot.ready.get() {
+            return true;
+        }
+        self.arm(w, dir, me);
         false
     }
 
-    /// Queues `me` behind the waiters already on `dir` of `token`; a
-    /// readiness event in that direction unparks the oldest one still parked.
+    /// Queues `me` behind the waiters already on `dir` of `w`; a readiness
+    /// event in that direction unparks the oldest one still parked.
     #[inline]
-    pub(crate) fn arm(&self, token: usize, dir: Direction, me: Unparker) {
-        {
-            let mut waiters = self.waiters.borrow_mut();
-            let slot = waiters[token].slot(dir);
-            if slot.first.is_none() {
-                slot.first = Some(me);
-                return;
-            }
+    pub(crate) fn arm(&self, w: &Waiters, dir: Direction, me: Unparker) {
+        let slot = w.slot(dir);
+        if slot.first.get().is_none() {
+            slot.first.set(Some(me));
+            return;
         }
-        self.queue(token, dir, me, false);
+        self.queue(w, dir, me, false);
     }
 
-    /// Queues `me` ahead of every other waiter on `dir` of `token`: for a
-    /// task that was woken, found nothing (`WouldBlock`) and waits again,
-    /// so a spurious wake does not cost it its place.
-    pub(crate) fn arm_first(&self, token: usize, dir: Direction, me: Unparker) {
-        self.queue(token, dir, me, true);
+    /// Queues `me` ahead of every other waiter on `dir` of `w`: for a task
+    /// that was woken, found nothing (`WouldBlock`) and waits again, so a
+    /// spurious wake does not cost it its place.
+    pub(crate) fn arm_first(&self, w: &Waiters, dir: Direction, me: Unparker) {
+        self.queue(w, dir, me, true);
     }
 
     #[cold]
-    fn queue(&self, token: usize, dir: Direction, me: Unparker, front: bool) {
-        let mut waiters = self.waiters.borrow_mut();
-        let slot = waiters[token].slot(dir);
-        let Some(first) = slot.first else {
-            slot.first = Some(me);
+    fn queue(&self, w: &Waiters, dir: Direction, me: Unparker, front: bool) {
+        let slot = w.slot(dir);
+        let Some(first) = slot.first.get() else {
+            slot.first.set(Some(me));
             return;
         };
         if first == me {
             return;
         }
-        slot.more = true;
-        if !slot.shared {
-            slot.shared = true;
+        slot.more.set(true);
+        if !slot.shared.get() {
+            slot.shared.set(true);
             self.shared_slots.set(self.shared_slots.get() + 1);
         }
         let mut more = self.more.borrow_mut();
-        let queue = more.entry((token, dir)).or_default();
+        let queue = more.entry((w.token(), dir)).or_default();
         if front {
             queue.push_front(first);
-            slot.first = Some(me);
+            slot.first.set(Some(me));
         } else {
             queue.push_back(me);
         }
@@ -256,22 +173,18 @@ impl Reactor {
 
     /// Takes `me` back out of `dir`'s waiters. Returns `false` when it was
     /// no longer there: a readiness event (or a hand-on) took it.
-    pub(crate) fn disarm(&self, token: usize, dir: Direction, me: Unparker) -> bool {
-        let mut waiters = self.waiters.borrow_mut();
-        let Some(w) = waiters.get_mut(token) else {
-            return false;
-        };
+    pub(crate) fn disarm(&self, w: &Waiters, dir: Direction, me: Unparker) -> bool {
         let slot = w.slot(dir);
-        if slot.first == Some(me) {
-            slot.first = self.take_more(token, dir, slot);
+        if slot.first.get() == Some(me) {
+            slot.first.set(self.take_more(w, dir, slot));
             self.settle(slot);
             return true;
         }
-        if !slot.more {
+        if !slot.more.get() {
             return false;
         }
         let mut more = self.more.borrow_mut();
-        let Some(queue) = more.get_mut(&(token, dir)) else {
+        let Some(queue) = more.get_mut(&(w.token(), dir)) else {
             return false;
         };
         let Some(at) = queue.iter().position(|&u| u == me) else {
@@ -279,56 +192,50 @@ impl Reactor {
         };
         queue.remove(at);
         if queue.is_empty() {
-            more.remove(&(token, dir));
-            slot.more = false;
+            more.remove(&(w.token(), dir));
+            slot.more.set(false);
         }
         true
     }
 
     /// The oldest queued waiter behind `slot.first`, taken out of `more`.
     #[inline]
-    fn take_more(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
-        if !slot.more {
+    fn take_more(&self, w: &Waiters, dir: Direction, slot: &Slot) -> Option<Unparker> {
+        if !slot.more.get() {
             return None;
         }
-        self.take_more_slow(token, dir, slot)
+        self.take_more_slow(w, dir, slot)
     }
 
     #[cold]
-    fn take_more_slow(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
+    fn take_more_slow(&self, w: &Waiters, dir: Direction, slot: &Slot) -> Option<Unparker> {
         let mut more = self.more.borrow_mut();
-        let queue = more.get_mut(&(token, dir))?;
+        let queue = more.get_mut(&(w.token(), dir))?;
         let next = queue.pop_front();
         if queue.is_empty() {
-            more.remove(&(token, dir));
-            slot.more = false;
+            more.remove(&(w.token(), dir));
+            slot.more.set(false);
         }
         next
     }
 
-    /// Takes the oldest waiter of `dir` out of its queue, if any.
-    fn pop(&self, token: usize, dir: Direction) -> Option<Unparker> {
-        let mut waiters = self.waiters.borrow_mut();
-        let slot = waiters.get_mut(token)?.slot(dir);
-        self.pop_slot(token, dir, slot)
-    }
-
-    /// Takes the oldest waiter out of `slot` (of `dir` of `token`).
+    /// Takes the oldest waiter out of `dir` of `w`.
     #[inline]
-    fn pop_slot(&self, token: usize, dir: Direction, slot: &mut Slot) -> Option<Unparker> {
+    fn pop(&self, w: &Waiters, dir: Direction) -> Option<Unparker> {
+        let slot = w.slot(dir);
         // Copied out, not `take`n: `first` is overwritten just below, and
         // a slot with no waiter (the usual writer) is left untouched.
-        let first = slot.first?;
-        slot.first = self.take_more(token, dir, slot);
+        let first = slot.first.get()?;
+        slot.first.set(self.take_more(w, dir, slot));
         self.settle(slot);
         Some(first)
     }
 
     /// Clears `shared` once the slot has no waiter left.
     #[inline]
-    fn settle(&self, slot: &mut Slot) {
-        if slot.shared && slot.first.is_none() {
-            slot.shared = false;
+    fn settle(&self, slot: &Slot) {
+        if slot.shared.get() && slot.first.get().is_none() {
+            slot.shared.set(false);
             self.shared_slots.set(self.shared_slots.get() - 1);
         }
     }
@@ -337,8 +244,8 @@ impl Reactor {
     /// those whose park already ended: timed out, cancelled, woken by
     /// another source of a `select`).
     #[cold]
-    fn wake_one(&self, token: usize, dir: Direction, wake: &mut impl FnMut(Unparker) -> bool) {
-        while let Some(u) = self.pop(token, dir) {
+    fn wake_one(&self, w: &Waiters, dir: Direction, wake: &mut impl FnMut(Unparker) -> bool) {
+        while let Some(u) = self.pop(w, dir) {
             if wake(u) {
                 return;
             }
@@ -349,9 +256,9 @@ impl Reactor {
     /// a readiness (timed out, interrupted, cancelled); if readiness had
     /// already picked it, hands that on to the next waiter.
     #[cold]
-    pub(crate) fn leave(&self, token: usize, dir: Direction, me: Unparker) {
-        if !self.disarm(token, dir, me) {
-            self.hand_on(token, dir);
+    pub(crate) fn leave(&self, w: &Waiters, dir: Direction, me: Unparker) {
+        if !self.disarm(w, dir, me) {
+            self.hand_on(w, dir);
         }
     }
 
@@ -361,26 +268,18 @@ impl Reactor {
     /// is woken to try too. So a readiness edge is never swallowed by a
     /// waiter that did not drain the source.
     #[inline]
-    pub(crate) fn hand_on(&self, token: usize, dir: Direction) {
+    pub(crate) fn hand_on(&self, w: &Waiters, dir: Direction) {
         if self.shared_slots.get() == 0 {
             return; // no source has had two waiters on a direction
         }
-        self.hand_on_shared(token, dir);
+        self.hand_on_shared(w, dir);
     }
 
     #[cold]
-    fn hand_on_shared(&self, token: usize, dir: Direction) {
-        let waiting = {
-            let mut waiters = self.waiters.borrow_mut();
-            let Some(w) = waiters.get_mut(token) else {
-                return;
-            };
-            let closed = w.closed;
-            let slot = w.slot(dir);
-            slot.first.is_some() && (slot.ready || closed)
-        };
-        if waiting {
-            self.wake_one(token, dir, &mut |u| u.unpark());
+    fn hand_on_shared(&self, w: &Waiters, dir: Direction) {
+        let slot = w.slot(dir);
+        if slot.first.get().is_some() && (slot.ready.get() || w.closed()) {
+            self.wake_one(w, dir, &mut |u| u.unpark());
         }
     }
 
@@ -412,60 +311,35 @@ impl Reactor {
     /// waker fired.
     #[inline]
     pub(crate) fn dispatch(&self, mut wake: impl FnMut(Unparker) -> bool) -> bool {
-        /// Ends the dispatch, even if a resumed task's unwinding reaches here.
-        struct Dispatching<'a>(&'a Reactor);
-        impl Drop for Dispatching<'_> {
-            fn drop(&mut self) {
-                self.0.dispatching.set(false);
-                // `forget` touches the waiter table, not this list.
-                for token in self.0.retired.borrow_mut().drain(..) {
-                    self.0.forget(token);
-                }
-            }
-        }
-        self.dispatching.set(true);
-        let _dispatching = Dispatching(self);
         let events = self.events.borrow();
-        let mut remote = false;
-        for event in events.iter() {
-            if event.token() == WAKER_TOKEN {
-                remote = true;
-                continue;
+        self.records.dispatch(&events, |w, event| {
+            let err = event.is_error();
+            if err || event.is_read_closed() || event.is_write_closed() {
+                w.set_closed();
             }
-            let token = event.token().0;
-            let (reader, writer) = {
-                let mut waiters = self.waiters.borrow_mut();
-                let Some(w) = waiters.get_mut(token) else {
-                    continue;
-                };
-                let err = event.is_error();
-                w.closed |= err || event.is_read_closed() || event.is_write_closed();
-                let reader = if event.is_readable() || event.is_read_closed() || err {
-                    w.read.ready = true;
-                    self.pop_slot(token, Direction::Read, &mut w.read)
-                } else {
-                    None
-                };
-                let writer = if event.is_writable() || event.is_write_closed() || err {
-                    w.write.ready = true;
-                    self.pop_slot(token, Direction::Write, &mut w.write)
-                } else {
-                    None
-                };
-                (reader, writer)
+            let reader = if event.is_readable() || event.is_read_closed() || err {
+                w.read.ready.set(true);
+                self.pop(w, Direction::Read)
+            } else {
+                None
+            };
+            let writer = if event.is_writable() || event.is_write_closed() || err {
+                w.write.ready.set(true);
+                self.pop(w, Direction::Write)
+            } else {
+                None
             };
             // A waiter whose park already ended passes the readiness on.
             if let Some(u) = reader {
                 if !wake(u) {
-                    self.wake_one(token, Direction::Read, &mut wake);
+                    self.wake_one(w, Direction::Read, &mut wake);
                 }
             }
             if let Some(u) = writer {
                 if !wake(u) {
-                    self.wake_one(token, Direction::Write, &mut wake);
+                    self.wake_one(w, Direction::Write, &mut wake);
                 }
             }
-        }
-        remote
+        })
     }
 }

@@ -10,13 +10,10 @@ use std::time::Instant;
 use mio::event::Source;
 
 use super::reactor::{Direction, Reactor};
+use super::waiters::{WaiterKey, Waiters};
 use crate::context;
 use crate::park::{self, Reason, Unparker, Wake};
 use crate::scheduler::Core;
-
-/// The token of a registration whose source `into_inner` took out. The
-/// reactor's slab never hands it out (it is `WAKER_TOKEN`'s value).
-const TAKEN: usize = usize::MAX;
 
 /// Any `mio::event::Source` registered with the running runtime, with
 /// try-then-park operations: the public extension point `weft-net` is built on.
@@ -55,7 +52,8 @@ pub struct Registration<S: Source> {
     /// The source. `ManuallyDrop` so `into_inner` can move it out; `Drop`
     /// drops it after deregistering it.
     source: ManuallyDrop<S>,
-    token: usize,
+    /// Its waiter record; `None` once `into_inner` gave the source away.
+    key: Option<WaiterKey>,
     /// Keeps the poller alive for deregistration even if this outlives a run.
     reactor: Rc<Reactor>,
 }
@@ -72,10 +70,10 @@ impl<S: Source> Registration<S> {
     /// Panics outside a runtime.
     pub fn new(mut source: S) -> io::Result<Self> {
         let reactor = context::with_core("Registration::new", |core| core.reactor.clone());
-        let token = reactor.register(&mut source)?;
+        let key = reactor.register(&mut source)?;
         Ok(Registration {
             source: ManuallyDrop::new(source),
-            token,
+            key: Some(key),
             reactor,
         })
     }
@@ -202,7 +200,7 @@ impl<S: Source> Registration<S> {
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         context::with_core("Registration", |core| {
             let me = core.current_unparker();
-            if self.reactor.ready_or_arm(self.token, dir, me) {
+            if self.reactor.ready_or_arm(self.waiters(), dir, me) {
                 // Only a wait that does not park counts against the budget: a
                 // park ends the task's run anyway (and its resume refills it).
                 if core.budget_exhausted() {
@@ -214,7 +212,7 @@ impl<S: Source> Registration<S> {
         })?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
-        self.reactor.hand_on(self.token, dir);
+        self.reactor.hand_on(self.waiters(), dir);
         Ok(())
     }
 
@@ -225,15 +223,28 @@ impl<S: Source> Registration<S> {
     /// Any error deregistering it from the OS poller.
     pub fn into_inner(mut self) -> io::Result<S> {
         let result = self.deregister();
-        self.token = TAKEN;
-        // SAFETY: `token` is now `TAKEN`, so `Drop` neither deregisters nor
-        // drops `source` again: it is taken out exactly once, here.
+        // SAFETY: `deregister` took the key, so `Drop` neither deregisters
+        // nor drops `source` again: it is taken out exactly once, here.
         let source = unsafe { ManuallyDrop::take(&mut self.source) };
         result.map(|()| source)
     }
 
+    /// Takes the source out of the poller, giving its record back.
     fn deregister(&mut self) -> io::Result<()> {
-        self.reactor.deregister(&mut *self.source, self.token)
+        match self.key.take() {
+            Some(key) => self.reactor.deregister(&mut *self.source, key),
+            None => Ok(()),
+        }
+    }
+
+    /// The source's waiter record.
+    #[inline]
+    fn waiters(&self) -> &Waiters {
+        match &self.key {
+            Some(key) => key.get(),
+            // Only `into_inner` takes the key, and it consumes `self`.
+            None => unreachable!("a Registration used after into_inner"),
+        }
     }
 
     fn io<R>(
@@ -261,7 +272,7 @@ impl<S: Source> Registration<S> {
                 result => {
                     // This task took the readiness; others waiting on this
                     // direction get their turn if it may not be used up.
-                    self.reactor.hand_on(self.token, dir);
+                    self.reactor.hand_on(self.waiters(), dir);
                     return result;
                 }
             }
@@ -271,12 +282,12 @@ impl<S: Source> Registration<S> {
     /// Whether an operation in `dir` is worth trying before parking.
     #[inline]
     fn is_ready(&self, dir: Direction) -> bool {
-        self.reactor.is_ready(self.token, dir)
+        self.reactor.is_ready(self.waiters(), dir)
     }
 
     #[inline]
     fn set_ready(&self, dir: Direction, ready: bool) {
-        self.reactor.set_ready(self.token, dir, ready);
+        self.reactor.set_ready(self.waiters(), dir, ready);
     }
 
     /// Tells the reactor the last read drained the source (a stream read
@@ -308,9 +319,9 @@ impl<S: Source> Registration<S> {
         context::with_core("Registration", |core| {
             let me = core.current_unparker();
             if again {
-                self.reactor.arm_first(self.token, dir, me);
+                self.reactor.arm_first(self.waiters(), dir, me);
             } else {
-                self.reactor.arm(self.token, dir, me);
+                self.reactor.arm(self.waiters(), dir, me);
             }
             self.park_armed(core, dir, deadline, me)
         })
@@ -329,18 +340,18 @@ impl<S: Source> Registration<S> {
         /// if readiness had already picked this task, hands it on.
         struct Queued<'a> {
             reactor: &'a Reactor,
-            token: usize,
+            waiters: &'a Waiters,
             dir: Direction,
             me: Unparker,
         }
         impl Drop for Queued<'_> {
             fn drop(&mut self) {
-                self.reactor.leave(self.token, self.dir, self.me);
+                self.reactor.leave(self.waiters, self.dir, self.me);
             }
         }
         let queued = Queued {
             reactor: &self.reactor,
-            token: self.token,
+            waiters: self.waiters(),
             dir,
             me,
         };
@@ -355,14 +366,14 @@ impl<S: Source> Registration<S> {
             Wake::TimedOut => {
                 // Readiness may have picked this task in the same turn the
                 // deadline passed: then the next waiter gets it.
-                self.reactor.leave(self.token, dir, me);
+                self.reactor.leave(self.waiters(), dir, me);
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "timed out waiting for the socket",
                 ))
             }
             Wake::Interrupted => {
-                self.reactor.leave(self.token, dir, me);
+                self.reactor.leave(self.waiters(), dir, me);
                 Err(io::Error::new(
                     io::ErrorKind::Interrupted,
                     "the wait was interrupted (JoinHandle::interrupt)",
@@ -375,13 +386,13 @@ impl<S: Source> Registration<S> {
     /// can wait on several sources at once (`bridge::select`). The next read
     /// readiness event unparks it (after any older waiter).
     pub(crate) fn arm_read(&self, waiter: Unparker) {
-        self.reactor.arm(self.token, Direction::Read, waiter);
+        self.reactor.arm(self.waiters(), Direction::Read, waiter);
     }
 
     /// Takes `waiter` back out of the read slot. Returns `false` when it was
     /// no longer there: a read readiness event took it.
     pub(crate) fn disarm_read(&self, waiter: Unparker) -> bool {
-        self.reactor.disarm(self.token, Direction::Read, waiter)
+        self.reactor.disarm(self.waiters(), Direction::Read, waiter)
     }
 }
 
@@ -397,12 +408,13 @@ fn yield_if_budget_exhausted() {
 
 impl<S: Source> Drop for Registration<S> {
     fn drop(&mut self) {
-        if self.token == TAKEN {
+        if self.key.is_none() {
             return; // `into_inner` gave the source away
         }
         let _ = self.deregister();
-        // SAFETY: `source` is still in place (only `into_inner` takes it, and
-        // it sets `TAKEN`) and is never used again after this drop.
+        // SAFETY: `source` is still in place (only `into_inner` takes it,
+        // and it takes the key first) and is never used again after this
+        // drop.
         unsafe { ManuallyDrop::drop(&mut self.source) };
     }
 }
@@ -411,7 +423,7 @@ impl<S: Source + fmt::Debug> fmt::Debug for Registration<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
             .field("source", &*self.source)
-            .field("token", &self.token)
+            .field("token", &self.key.as_ref().map(|k| k.get().token()))
             .finish()
     }
 }
