@@ -168,13 +168,15 @@ fn result(n: isize) -> io::Result<usize> {
 /// does: the result, or `-errno` (-4095..=-1) for an error.
 #[cfg(target_os = "linux")]
 mod raw {
-    /// Makes system call `nr` with six arguments (unused ones 0).
+    /// Makes system call `nr` with six arguments (unused ones 0): with the
+    /// instruction itself on x86_64 and aarch64, elsewhere through the C
+    /// library's `syscall(2)` (not a cancellation point), its -1 and `errno`
+    /// turned into the kernel's `-errno`.
     ///
     /// # Safety
     ///
     /// As for the system call itself: every pointer among the arguments must
     /// be valid for what call `nr` does with it.
-    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     pub(super) unsafe fn syscall6(
         nr: libc::c_long,
@@ -185,84 +187,64 @@ mod raw {
         a5: usize,
         a6: usize,
     ) -> isize {
-        let ret: isize;
-        // SAFETY: the x86_64 Linux system call convention: number in rax,
-        // arguments in rdi, rsi, rdx, r10, r8, r9, result in rax; the
-        // instruction clobbers rcx (return address) and r11 (flags, which
-        // `sysret` restores), nothing else, and uses no stack. What the call
-        // does with memory is the caller's contract.
-        unsafe {
-            std::arch::asm!(
-                "syscall",
-                inlateout("rax") nr as isize => ret,
-                in("rdi") a1,
-                in("rsi") a2,
-                in("rdx") a3,
-                in("r10") a4,
-                in("r8") a5,
-                in("r9") a6,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack, preserves_flags),
-            );
+        #[cfg(target_arch = "x86_64")]
+        {
+            let ret: isize;
+            // SAFETY: the x86_64 Linux system call convention: number in
+            // rax, arguments in rdi, rsi, rdx, r10, r8, r9, result in rax;
+            // the instruction clobbers rcx (return address) and r11 (flags,
+            // which `sysret` restores), nothing else, and uses no stack.
+            // What the call does with memory is the caller's contract.
+            unsafe {
+                std::arch::asm!(
+                    "syscall",
+                    inlateout("rax") nr as isize => ret,
+                    in("rdi") a1,
+                    in("rsi") a2,
+                    in("rdx") a3,
+                    in("r10") a4,
+                    in("r8") a5,
+                    in("r9") a6,
+                    lateout("rcx") _,
+                    lateout("r11") _,
+                    options(nostack, preserves_flags),
+                );
+            }
+            ret
         }
-        ret
-    }
-
-    /// As above, for aarch64.
-    #[cfg(target_arch = "aarch64")]
-    #[inline(always)]
-    pub(super) unsafe fn syscall6(
-        nr: libc::c_long,
-        a1: usize,
-        a2: usize,
-        a3: usize,
-        a4: usize,
-        a5: usize,
-        a6: usize,
-    ) -> isize {
-        let ret: isize;
-        // SAFETY: the aarch64 Linux system call convention: number in x8,
-        // arguments in x0-x5, result in x0; `svc 0` clobbers nothing else
-        // and uses no stack. What the call does with memory is the caller's
-        // contract.
-        unsafe {
-            std::arch::asm!(
-                "svc 0",
-                in("x8") nr,
-                inlateout("x0") a1 as isize => ret,
-                in("x1") a2,
-                in("x2") a3,
-                in("x3") a4,
-                in("x4") a5,
-                in("x5") a6,
-                options(nostack),
-            );
+        #[cfg(target_arch = "aarch64")]
+        {
+            let ret: isize;
+            // SAFETY: the aarch64 Linux system call convention: number in
+            // x8, arguments in x0-x5, result in x0; `svc 0` clobbers nothing
+            // else and uses no stack. What the call does with memory is the
+            // caller's contract.
+            unsafe {
+                std::arch::asm!(
+                    "svc 0",
+                    in("x8") nr,
+                    inlateout("x0") a1 as isize => ret,
+                    in("x1") a2,
+                    in("x2") a3,
+                    in("x3") a4,
+                    in("x4") a5,
+                    in("x5") a6,
+                    options(nostack),
+                );
+            }
+            ret
         }
-        ret
-    }
-
-    /// Elsewhere, `syscall(2)` of the C library (not a cancellation point),
-    /// its -1 and `errno` turned into the kernel's `-errno`.
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    #[inline]
-    pub(super) unsafe fn syscall6(
-        nr: libc::c_long,
-        a1: usize,
-        a2: usize,
-        a3: usize,
-        a4: usize,
-        a5: usize,
-        a6: usize,
-    ) -> isize {
-        // SAFETY: the caller's contract, as for the inline versions.
-        let n = unsafe { libc::syscall(nr, a1, a2, a3, a4, a5, a6) };
-        if n < 0 {
-            -(std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO) as isize)
-        } else {
-            n as isize
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            // SAFETY: the caller's contract, as for the inline versions.
+            let n = unsafe { libc::syscall(nr, a1, a2, a3, a4, a5, a6) };
+            if n < 0 {
+                -(std::io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO) as isize)
+            } else {
+                n as isize
+            }
         }
     }
 }
