@@ -12,7 +12,8 @@
 //! thread), and each method below is the whole of its access: it takes the
 //! one reference to the ring, calls nothing that could reach the queue
 //! again (no task code, no callback, no allocation hook of ours) and lets
-//! no reference out. The only `unsafe` of the scheduler's queue is here.
+//! no reference out. The only `unsafe` of the scheduler's queue is here,
+//! with the two unchecked slot accesses of a power-of-two ring.
 
 use std::cell::UnsafeCell;
 
@@ -93,8 +94,10 @@ impl Ring {
         if self.len == self.slots.len() {
             self.grow();
         }
-        let mask = self.slots.len() - 1;
-        self.slots[(self.head + self.len) & mask] = id;
+        let at = (self.head + self.len) & (self.slots.len() - 1);
+        // SAFETY: `slots.len()` is a power of two (64, doubled by `grow`),
+        // so masking with `len - 1` gives an index below `len`.
+        *unsafe { self.slots.get_unchecked_mut(at) } = id;
         self.len += 1;
     }
 
@@ -103,7 +106,9 @@ impl Ring {
         if self.len == 0 {
             return None;
         }
-        let id = self.slots[self.head];
+        // SAFETY: `head` is always masked with `slots.len() - 1` (and reset
+        // to 0 by `grow`), a power of two less one: it is below `len`.
+        let id = *unsafe { self.slots.get_unchecked(self.head) };
         self.head = (self.head + 1) & (self.slots.len() - 1);
         self.len -= 1;
         Some(id)
