@@ -28,7 +28,7 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// The runtime's poller and its waiter table.
+/// The runtime's poller and the waiters of its sources.
 pub(crate) struct Reactor {
     /// The OS poller (epoll on Linux), edge-triggered.
     poll: RefCell<Poll>,
