@@ -140,9 +140,7 @@ impl Fiber {
         let Head { co, cold } = unsafe { this.0.as_ptr().read() };
         (co, cold)
     }
-}
 
-impl Fiber {
     /// Takes a finished task's head apart where it lies: drops the cold
     /// fields in place and moves the coroutine's stack out, with its size
     /// class. (`into_parts` would copy the head out first, and the cold

@@ -220,7 +220,7 @@ impl Builder {
 ///
 /// Panics when called outside a runtime.
 pub fn cancel(id: TaskId) -> bool {
-    context::with_core("task::cancel", |core| core.cancel_if_alive(id))
+    context::with_core("task::cancel", |core| core.cancel(id))
 }
 
 /// Why a green thread produced no value.

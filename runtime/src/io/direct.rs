@@ -21,11 +21,13 @@
 //! and `send`. Inline, a call costs the ~10 instructions of glibc's
 //! `syscall` wrapper and its argument shuffle less, on each side of every
 //! round trip. `send` passes `MSG_NOSIGNAL`, as std does: a write to a
-//! closed peer is `EPIPE`, never `SIGPIPE`. Errors are `io::Error`s from
-//! `errno`, `EINTR` included (a non-blocking socket call is not restarted;
-//! callers retry as for std's).
+//! closed peer is `EPIPE`, never `SIGPIPE`. Errors are `io::Error`s of the
+//! call's error number, `EINTR` included (a non-blocking socket call is not
+//! restarted; callers retry as for std's).
 //!
-//! This file holds the only `unsafe` of the I/O layer.
+//! This file holds the I/O layer's system calls and their `unsafe`; the
+//! layer's only other is the waiter records' (`waiters.rs`) and the
+//! registration's `ManuallyDrop` of its source.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};

@@ -239,15 +239,6 @@ impl Core {
         Ok(Spawned { id, name, slot })
     }
 
-    /// Cancels `id` if it is alive; says whether it was.
-    pub(crate) fn cancel_if_alive(&self, id: TaskId) -> bool {
-        let alive = self.with_entry(id, |_| ()).is_some();
-        if alive {
-            self.cancel(id);
-        }
-        alive
-    }
-
     // ---- the running task -------------------------------------------------
 
     #[inline]

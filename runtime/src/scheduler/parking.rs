@@ -221,21 +221,26 @@ impl Core {
         .unwrap_or(false)
     }
 
-    pub(crate) fn cancel(&self, id: TaskId) {
+    /// Cancels task `id`; says whether it was alive (an ended task's id
+    /// does nothing).
+    pub(crate) fn cancel(&self, id: TaskId) -> bool {
         if self.current.get() == Some(id) {
             self.current_cancelled.set(true);
         }
-        let parked = self.with_entry(id, |t| {
+        let Some(parked) = self.with_entry(id, |t| {
             t.cancelled = true;
             match t.state {
                 State::Parked(_) => Some(Unparker::new(id, t.seq)),
                 _ => None,
             }
-        });
+        }) else {
+            return false;
+        };
         tracing::debug!(task = id.serial(), "cancel");
-        if let Some(u) = parked.flatten() {
+        if let Some(u) = parked {
             self.unpark(u, Wake::Unparked);
         }
+        true
     }
 }
 
