@@ -41,6 +41,7 @@ mod loops;
 mod metrics;
 mod panic_hook;
 pub mod park;
+mod prefetch;
 mod report;
 mod runtime;
 mod scheduler;

@@ -309,37 +309,54 @@ impl Reactor {
     /// returns: nothing here is borrowed across the call but the event
     /// batch, which only `poll` touches. Returns whether the cross-thread
     /// waker fired.
+    ///
+    /// Before each event's wake, `ahead` gets the waiter the event after it
+    /// will wake (its oldest reader, else its oldest writer), so the loop
+    /// can prefetch that task while this one runs.
     #[inline]
-    pub(crate) fn dispatch(&self, mut wake: impl FnMut(Unparker) -> bool) -> bool {
+    pub(crate) fn dispatch(
+        &self,
+        mut wake: impl FnMut(Unparker) -> bool,
+        mut ahead: impl FnMut(Unparker),
+    ) -> bool {
         let events = self.events.borrow();
-        self.records.dispatch(&events, |w, event| {
-            let err = event.is_error();
-            if err || event.is_read_closed() || event.is_write_closed() {
-                w.set_closed();
+        let next = |w: &Waiters| {
+            if let Some(u) = w.read.first.get().or(w.write.first.get()) {
+                ahead(u);
             }
-            let reader = if event.is_readable() || event.is_read_closed() || err {
-                w.read.ready.set(true);
-                self.pop(w, Direction::Read)
-            } else {
-                None
-            };
-            let writer = if event.is_writable() || event.is_write_closed() || err {
-                w.write.ready.set(true);
-                self.pop(w, Direction::Write)
-            } else {
-                None
-            };
-            // A waiter whose park already ended passes the readiness on.
-            if let Some(u) = reader {
-                if !wake(u) {
-                    self.wake_one(w, Direction::Read, &mut wake);
+        };
+        self.records.dispatch(
+            &events,
+            |w, event| {
+                let err = event.is_error();
+                if err || event.is_read_closed() || event.is_write_closed() {
+                    w.set_closed();
                 }
-            }
-            if let Some(u) = writer {
-                if !wake(u) {
-                    self.wake_one(w, Direction::Write, &mut wake);
+                let reader = if event.is_readable() || event.is_read_closed() || err {
+                    w.read.ready.set(true);
+                    self.pop(w, Direction::Read)
+                } else {
+                    None
+                };
+                let writer = if event.is_writable() || event.is_write_closed() || err {
+                    w.write.ready.set(true);
+                    self.pop(w, Direction::Write)
+                } else {
+                    None
+                };
+                // A waiter whose park already ended passes the readiness on.
+                if let Some(u) = reader {
+                    if !wake(u) {
+                        self.wake_one(w, Direction::Read, &mut wake);
+                    }
                 }
-            }
-        })
+                if let Some(u) = writer {
+                    if !wake(u) {
+                        self.wake_one(w, Direction::Write, &mut wake);
+                    }
+                }
+            },
+            next,
+        )
     }
 }

@@ -186,9 +186,16 @@ impl Records {
 
     /// Calls `f` with the record of every event of `events` (just polled)
     /// but the cross-thread waker's; returns whether that one fired. `f`
-    /// may resume tasks, which may register and deregister sources.
+    /// may resume tasks, which may register and deregister sources. Before
+    /// each call, `ahead` gets the record of the event after it (to
+    /// prefetch what that event's task will touch).
     #[inline]
-    pub(crate) fn dispatch(&self, events: &Events, mut f: impl FnMut(&Waiters, &Event)) -> bool {
+    pub(crate) fn dispatch(
+        &self,
+        events: &Events,
+        mut f: impl FnMut(&Waiters, &Event),
+        mut ahead: impl FnMut(&Waiters),
+    ) -> bool {
         /// Ends the dispatch, even if a resumed task's unwinding reaches here.
         struct Dispatching<'a>(&'a Records);
         impl Drop for Dispatching<'_> {
@@ -202,21 +209,39 @@ impl Records {
         self.dispatching.set(true);
         let _dispatching = Dispatching(self);
         let mut remote = false;
-        for event in events.iter() {
-            if event.token() == WAKER_TOKEN {
-                remote = true;
-                continue;
+        let mut events = events.iter();
+        // The next event that has a record, noting the waker's on the way.
+        let mut next_event = || {
+            for event in events.by_ref() {
+                if event.token() == WAKER_TOKEN {
+                    remote = true;
+                } else {
+                    return Some(event);
+                }
             }
-            // SAFETY: every other token in the poller is a record's address
-            // (only `register` gives them out), and the record is live: it
-            // is freed only once its source left the poller and, if that
-            // happened during this dispatch, only after it (`Dispatching`),
-            // while the batch is read only here, before the next poll.
-            let w = unsafe { &*std::ptr::with_exposed_provenance::<Waiters>(event.token().0) };
-            f(w, event);
+            None
+        };
+        let mut next = next_event();
+        while let Some(event) = next {
+            next = next_event();
+            if let Some(after) = next {
+                ahead(record(after));
+            }
+            f(record(event), event);
         }
         remote
     }
+}
+
+/// The record an event (not the waker's) names.
+#[inline(always)]
+fn record(event: &Event) -> &Waiters {
+    // SAFETY: every token in the poller but the waker's is a record's
+    // address (only `register` gives them out), and the record is live: it
+    // is freed only once its source left the poller and, if that happened
+    // during a dispatch, only after it (`Dispatching`), while the batch is
+    // read only in the dispatch, before the next poll.
+    unsafe { &*std::ptr::with_exposed_provenance::<Waiters>(event.token().0) }
 }
 
 /// Frees the record of `key`.

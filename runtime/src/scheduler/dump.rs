@@ -1,6 +1,6 @@
 //! The loop's side of a task dump: reading every task record.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Core, State};
 use crate::dump::{self, DumpedTask, TaskDump, TaskState};
@@ -13,7 +13,7 @@ impl Core {
         let tasks = self.tasks.borrow();
         let timers = self.timers.borrow();
         let now = Instant::now();
-        let turn = self.now.get();
+        let turn = self.now_ns.get();
         let describe_task = |id: TaskId| {
             let name = tasks
                 .get(id.index())
@@ -50,7 +50,7 @@ impl Core {
                         (
                             TaskState::Parked,
                             Some(what),
-                            Some(turn.saturating_duration_since(t.parked_at)),
+                            Some(Duration::from_nanos(turn.saturating_sub(t.parked_at))),
                         )
                     }
                 };

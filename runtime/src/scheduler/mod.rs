@@ -100,6 +100,10 @@ pub(crate) struct Core {
     /// so dumps can say how long a task has waited without a clock read
     /// per park.
     now: Cell<std::time::Instant>,
+    /// `now` in nanoseconds since `epoch`, the form parks record.
+    now_ns: Cell<u64>,
+    /// When the core was made.
+    epoch: std::time::Instant,
     /// Turns taken, to refresh `now` now and then on turns that poll nothing.
     turns: Cell<u32>,
 }
@@ -110,6 +114,7 @@ impl Core {
         let remote = Arc::new(Remote::new(&reactor)?);
         let blocking = BlockingPool::new(config.max_blocking_threads);
         let watch = Watch::new();
+        let epoch = std::time::Instant::now();
         let watchdog = match config.stall_threshold {
             Some(threshold) => Some(Watchdog::start(watch.clone(), threshold)?),
             None => None,
@@ -135,7 +140,9 @@ impl Core {
             current_parked: Cell::new(false),
             current_wake: Cell::new(Wake::Unparked),
             stall_watch: watchdog.is_some(),
-            now: Cell::new(std::time::Instant::now()),
+            now: Cell::new(epoch),
+            now_ns: Cell::new(0),
+            epoch,
             turns: Cell::new(0),
             _watchdog: watchdog,
             watch,
@@ -216,7 +223,8 @@ impl Core {
             daemon: builder.daemon,
             fiber,
             span: (!span.is_disabled()).then(|| Box::new(span)),
-            parked_at: self.now.get(),
+            parked_at: self.now_ns.get(),
+            park_sp: 0,
             interrupt_pending: false,
             scope: None,
             scope_armed: false,

@@ -22,7 +22,11 @@ impl Core {
     #[inline]
     pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) -> Option<Wake> {
         self.unwind_if_cancelled();
-        let now = self.now.get();
+        let now = self.now_ns.get();
+        // A local's address: this runs on the task's own stack, in the
+        // frame that is about to switch away.
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker).addr();
         let (pending, scope) = self.with_current(|t| {
             // No timer is left from the last park: `unpark` or the heap took it.
             debug_assert!(t.timer.is_none());
@@ -30,6 +34,7 @@ impl Core {
             if !pending {
                 t.state = State::Parked(reason);
                 t.parked_at = now;
+                t.park_sp = sp;
             }
             (pending, t.scope)
         });
