@@ -130,8 +130,10 @@ impl Core {
     }
 
     /// Asks for the lines task `id` touches first when it resumes: its
-    /// stack around where it parked and its coroutine's head (see
-    /// `prefetch.rs`; a task that is gone costs wasted fills, nothing else).
+    /// stack around where it parked, and around its coroutine (the
+    /// coroutine, and the link to the loop that corosensei keeps at the
+    /// base of the stack, just below it). See `prefetch.rs`; a task that is
+    /// gone costs wasted fills, nothing else.
     #[inline(always)]
     fn prefetch_task(&self, id: TaskId) {
         /// How much of the stack below the parked frame's marker: the
@@ -140,7 +142,7 @@ impl Core {
         const BELOW: usize = 128;
         if let Some(t) = self.tasks.borrow().get(id.index()) {
             crate::prefetch::lines::<8>(t.park_sp.wrapping_sub(BELOW));
-            crate::prefetch::line(t.fiber.as_ptr().as_ptr().addr());
+            crate::prefetch::lines::<4>(t.fiber.as_ptr().as_ptr().addr().wrapping_sub(128));
         }
     }
 
