@@ -6,7 +6,7 @@
 //! once the process has a second thread, such as the stall watchdog).
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use mio::event::Source;
 use weft_runtime::io::{recv, send};
@@ -17,12 +17,12 @@ use crate::timeouts::{std_kind, Timeouts};
 /// Reads into `buf`, parking until bytes arrive or the read deadline passes
 /// (then `WouldBlock`, as std).
 #[inline]
-pub(crate) fn read<S: Source + AsFd>(
+pub(crate) fn read<S: Source + AsFd + AsRawFd>(
     io: &Registration<S>,
     timeouts: &Timeouts,
     buf: &mut [u8],
 ) -> io::Result<usize> {
-    let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |s| recv(s.as_fd(), buf)))?;
+    let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |s| recv(s, buf)))?;
     drained_if_short(io, n, buf.len());
     Ok(n)
 }
@@ -30,23 +30,23 @@ pub(crate) fn read<S: Source + AsFd>(
 /// Writes from `buf`, parking until the socket takes some or the write
 /// deadline passes (then `WouldBlock`).
 #[inline]
-pub(crate) fn write<S: Source + AsFd>(
+pub(crate) fn write<S: Source + AsFd + AsRawFd>(
     io: &Registration<S>,
     timeouts: &Timeouts,
     buf: &[u8],
 ) -> io::Result<usize> {
-    let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |s| send(s.as_fd(), buf)))?;
+    let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |s| send(s, buf)))?;
     filled_if_short(io, n, buf.len());
     Ok(n)
 }
 
 /// Reads what is there without parking: `WouldBlock` when nothing is.
 #[inline]
-pub(crate) fn try_read<S: Source + AsFd>(
+pub(crate) fn try_read<S: Source + AsFd + AsRawFd>(
     io: &Registration<S>,
     buf: &mut [u8],
 ) -> io::Result<usize> {
-    let n = io.try_read_with(|s| recv(s.as_fd(), buf))?;
+    let n = io.try_read_with(|s| recv(s, buf))?;
     drained_if_short(io, n, buf.len());
     Ok(n)
 }
@@ -54,8 +54,11 @@ pub(crate) fn try_read<S: Source + AsFd>(
 /// Writes what the socket takes now without parking: `WouldBlock` when it
 /// takes nothing.
 #[inline]
-pub(crate) fn try_write<S: Source + AsFd>(io: &Registration<S>, buf: &[u8]) -> io::Result<usize> {
-    let n = io.try_write_with(|s| send(s.as_fd(), buf))?;
+pub(crate) fn try_write<S: Source + AsFd + AsRawFd>(
+    io: &Registration<S>,
+    buf: &[u8],
+) -> io::Result<usize> {
+    let n = io.try_write_with(|s| send(s, buf))?;
     filled_if_short(io, n, buf.len());
     Ok(n)
 }

@@ -25,14 +25,20 @@
 //! call's error number, `EINTR` included (a non-blocking socket call is not
 //! restarted; callers retry as for std's).
 //!
+//! They take the socket itself, not a `BorrowedFd`: its `AsFd` vouches
+//! that the descriptor stays open while it is borrowed, and the number is
+//! read through `AsRawFd`, which std and mio inline down to a field load.
+//! std's `AsFd` for its sockets is a chain of out-of-line calls, about 8
+//! instructions per round trip.
+//!
 //! This file holds the I/O layer's system calls and their `unsafe`; the
 //! layer's only other is the waiter records' (`waiters.rs`) and the
 //! registration's `ManuallyDrop` of its source.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
-/// Reads what `fd`'s receive buffer holds into `buf`, as `Read::read` on a
+/// Reads what `socket`'s receive buffer holds into `buf`, as `Read::read` on a
 /// std socket does: `Ok(0)` at end of file, `WouldBlock` when a
 /// non-blocking socket has nothing.
 ///
@@ -44,30 +50,30 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 ///
 /// ```
 /// use std::io::ErrorKind;
-/// use std::os::fd::AsFd;
 /// use weft::io::{recv, send};
 ///
 /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
 /// a.set_nonblocking(true).unwrap();
 /// let mut buf = [0; 8];
-/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
-/// assert_eq!(send(b.as_fd(), b"hi").unwrap(), 2);
-/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap(), 2);
+/// assert_eq!(recv(&a, &mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+/// assert_eq!(send(&b, b"hi").unwrap(), 2);
+/// assert_eq!(recv(&a, &mut buf).unwrap(), 2);
 /// drop(b);
-/// assert_eq!(recv(a.as_fd(), &mut buf).unwrap(), 0); // end of file
-/// assert_eq!(send(a.as_fd(), b"hi").unwrap_err().kind(), ErrorKind::BrokenPipe);
+/// assert_eq!(recv(&a, &mut buf).unwrap(), 0); // end of file
+/// assert_eq!(send(&a, b"hi").unwrap_err().kind(), ErrorKind::BrokenPipe);
 /// ```
 #[inline]
-pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+pub fn recv<S: AsFd + AsRawFd>(socket: &S, buf: &mut [u8]) -> io::Result<usize> {
+    let fd = socket.as_raw_fd();
     #[cfg(target_os = "linux")]
     // SAFETY: `recvfrom` writes at most `buf.len()` bytes into `buf`, which
     // is valid and exclusively borrowed for the call; the address arguments
-    // are null, which asks for no peer address. `fd` is a live descriptor,
-    // borrowed for the call.
+    // are null, which asks for no peer address. `fd` is `socket`'s, live
+    // while it is borrowed (`AsFd`).
     let n = unsafe {
         raw::syscall6(
             libc::SYS_recvfrom,
-            fd.as_raw_fd() as usize,
+            fd as usize,
             buf.as_mut_ptr() as usize,
             buf.len(),
             0,
@@ -77,11 +83,11 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     };
     #[cfg(not(target_os = "linux"))]
     // SAFETY: as above: `buf` is valid for `buf.len()` bytes of writes.
-    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) } as isize;
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) } as isize;
     result(n)
 }
 
-/// Writes what `fd`'s send buffer takes of `buf`, as `Write::write` on a
+/// Writes what `socket`'s send buffer takes of `buf`, as `Write::write` on a
 /// std socket does: `WouldBlock` when a non-blocking socket takes nothing.
 /// Never raises `SIGPIPE`.
 ///
@@ -89,15 +95,16 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 ///
 /// The OS error of the call (`WouldBlock`, `BrokenPipe`, ...).
 #[inline]
-pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+pub fn send<S: AsFd + AsRawFd>(socket: &S, buf: &[u8]) -> io::Result<usize> {
+    let fd = socket.as_raw_fd();
     #[cfg(target_os = "linux")]
     // SAFETY: `sendto` reads at most `buf.len()` bytes from `buf`, which is
     // valid for the call; a null address with length 0 sends to the
-    // connected peer. `fd` is a live descriptor, borrowed for the call.
+    // connected peer. `fd` is `socket`'s, live while it is borrowed.
     let n = unsafe {
         raw::syscall6(
             libc::SYS_sendto,
-            fd.as_raw_fd() as usize,
+            fd as usize,
             buf.as_ptr() as usize,
             buf.len(),
             libc::MSG_NOSIGNAL as usize,
@@ -107,8 +114,7 @@ pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     };
     #[cfg(not(target_os = "linux"))]
     // SAFETY: as above: `buf` is valid for `buf.len()` bytes of reads.
-    let n =
-        unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), NO_SIGPIPE) } as isize;
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), NO_SIGPIPE) } as isize;
     result(n)
 }
 
