@@ -40,9 +40,8 @@ struct Head {
 /// coroutine's stack below it stays aligned.
 pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(STACK_ALIGNMENT);
 
-// The head space starts at the top of the mapping minus the stack's color
-// and `HEAD_SPACE` (see `stack.rs`), which is aligned to `STACK_ALIGNMENT`:
-// enough for the head.
+// The head space starts at the top of the mapping minus `HEAD_SPACE`, which
+// is aligned to `STACK_ALIGNMENT`: enough for the head.
 const _: () = assert!(align_of::<Head>() <= STACK_ALIGNMENT);
 
 /// The fields of a task's record that spawn, exit, dumps, task-locals and

@@ -7,16 +7,6 @@
 //! The top [`HEAD_SPACE`] bytes of every stack are not the coroutine's: they
 //! hold the task's fiber head (its coroutine and its cold fields, see
 //! `fiber.rs`), in the page the task's first frames make resident anyway.
-//!
-//! Below the top, each stack skips a few cache lines, a different number
-//! per stack (its *color*, 0 to 30 lines, from the mapping's address).
-//! Without it every task's head and hot frames sit at the same offset in
-//! their pages, so they fall into the same few sets of every cache: with a
-//! thousand connections the L2 can keep only a few hundred tasks' stack
-//! lines however much of it is free, and a round trip misses on each line
-//! of its stack. Colored, they spread over every set. The skipped bytes
-//! stay in the top page, which the head and first frames make resident
-//! anyway: no memory is added.
 
 use std::io;
 use std::ptr::NonNull;
@@ -92,46 +82,32 @@ pub(crate) struct StackPool {
 /// coroutine runs below the top [`HEAD_SPACE`] bytes.
 pub(crate) struct Stack {
     mapping: DefaultStack,
-    /// Where the coroutine's stack starts: the head space and the stack's
-    /// color below the top of the mapping. Kept, not computed: every resume
-    /// asks for it.
+    /// Where the coroutine's stack starts: `HEAD_SPACE` below the top of
+    /// the mapping. Kept, not computed: every resume asks for it.
     base: StackPointer,
-}
-
-/// How many colors stacks come in (see the module docs): a prime, so stacks
-/// mapped at a regular stride still get every color.
-const COLORS: usize = 31;
-
-/// The bytes a stack whose mapping ends at `top` skips below it: a whole
-/// number of cache lines, so the base stays aligned.
-fn color(top: usize) -> usize {
-    (top / 4096) % COLORS * 64
 }
 
 impl Stack {
     fn new(mapping: DefaultStack) -> Stack {
-        let top = mapping.base().get();
-        let base = top - color(top) - HEAD_SPACE;
+        let base = mapping.base().get() - HEAD_SPACE;
         Stack {
             mapping,
             base: StackPointer::new(base).expect("a stack lies above address 0"),
         }
     }
 
-    /// The start of the head space: `HEAD_SPACE` bytes below the stack's
-    /// color, aligned to 16, that nothing but the fiber head uses.
+    /// The start of the head space: `HEAD_SPACE` bytes up to the top of the
+    /// mapping, aligned to 16, that nothing but the fiber head uses.
     #[inline]
     pub(crate) fn head(&self) -> NonNull<u8> {
         NonNull::new(self.base.get() as *mut u8).expect("a stack lies above address 0")
     }
 }
 
-// SAFETY: the range handed to corosensei, `[limit, top - color - HEAD_SPACE)`,
-// lies inside `DefaultStack`'s own valid range (the color is under a page,
-// the smallest stack many pages), stays mapped as long as the value lives
-// (it owns the mapping), and its base is aligned: the top of the mapping is
-// page-aligned, the color a multiple of 64 and `HEAD_SPACE` a multiple of
-// `STACK_ALIGNMENT`.
+// SAFETY: the range handed to corosensei, `[limit, top - HEAD_SPACE)`, lies
+// inside `DefaultStack`'s own valid range, stays mapped as long as the value
+// lives (it owns the mapping), and its base is aligned: the top of the
+// mapping is page-aligned and `HEAD_SPACE` a multiple of `STACK_ALIGNMENT`.
 unsafe impl corosensei::stack::Stack for Stack {
     #[inline]
     fn base(&self) -> StackPointer {
