@@ -66,32 +66,6 @@ trap 'exit 130' INT TERM
 # shellcheck source=benches/servers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
-# start_server NAME LOG [WRAPPER...]: sets SPID and SADDR.
-start_server() {
-    local name=$1 log=$2
-    shift 2
-    rm -f "$log" "$log.err"
-    # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" "$@" $(server_cmd "$name") --addr 127.0.0.1:0 >"$log" 2>"$log.err" &
-    SPID=$!
-    PIDS+=("$SPID")
-    SADDR=
-    for _ in $(seq 600); do
-        SADDR=$(sed -n '1s/^listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" 2>/dev/null || true)
-        [[ -n $SADDR ]] && return 0
-        kill -0 "$SPID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "server $name did not report where it listens; its stderr:" >&2
-    cat "$log.err" >&2
-    exit 1
-}
-
-stop_server() {
-    kill "$SPID" 2>/dev/null || true
-    wait "$SPID" 2>/dev/null || true
-}
-
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }

@@ -38,24 +38,25 @@ CLK_TCK=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cargo build --release --examples >&2
 
-SPID=
-trap '[[ -n $SPID ]] && kill "$SPID" 2>/dev/null; exit 130' INT TERM
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck source=benches/servers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
-# run SERVER: one measured run; appends "server user_ns sys_ns total_ns".
+# run SERVER: one measured run; appends a row to runs.md.
 run() {
-    local log=$OUT/$1.log addr=
-    # shellcheck disable=SC2046
-    taskset -c "$SERVER_CPU" $(server_cmd "$1") --addr 127.0.0.1:0 >"$log" 2>"$log.err" &
-    SPID=$!
-    for _ in $(seq 200); do
-        addr=$(sed -n '1s/^listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$log")
-        [[ -n $addr ]] && break
-        sleep 0.05
-    done
-    [[ -n $addr ]] || { echo "server $1 did not start:" >&2; cat "$log.err" >&2; exit 1; }
+    local log=$OUT/$1.log
+    start_server "$1" "$log"
     rounds() {
-        taskset -c "$LOAD_CPU" "$BIN/echo_rounds" --addr "$addr" --connections "$CONNS" \
+        taskset -c "$LOAD_CPU" "$BIN/echo_rounds" --addr "$SADDR" --connections "$CONNS" \
             --size 64 --rounds "$1" >>"$log.rounds" 2>&1
     }
     rounds 20
@@ -64,9 +65,7 @@ run() {
     rounds "$ROUNDS"
     read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$SPID/stat")
     r1=$(awk '{print $1}' "/proc/$SPID/schedstat")
-    kill "$SPID"
-    wait "$SPID" 2>/dev/null || true
-    SPID=
+    stop_server
     awk -v s="$1" -v u=$((u1 - u0)) -v k=$((s1 - s0)) -v r=$((r1 - r0)) -v n=$((CONNS * ROUNDS)) \
         -v t="$CLK_TCK" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
         'BEGIN {printf "| %s | %.0f | %.0f | %.0f | %s |\n", s, u * 1e9 / t / n, k * 1e9 / t / n, r / n, l}' \

@@ -56,24 +56,6 @@ trap 'exit 130' INT TERM
 # shellcheck source=benches/servers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
-# start_server NAME LOG: sets SPID and SADDR.
-start_server() {
-    rm -f "$2" "$2.err"
-    # shellcheck disable=SC2046
-    $(server_cmd "$1") --addr 127.0.0.1:0 >"$2" 2>"$2.err" &
-    SPID=$!
-    PIDS+=("$SPID")
-    SADDR=
-    for _ in $(seq 200); do
-        SADDR=$(sed -n '1s/^listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$2" 2>/dev/null || true)
-        [[ -n $SADDR ]] && return 0
-        sleep 0.05
-    done
-    echo "server $1 did not report where it listens:" >&2
-    cat "$2.err" >&2
-    exit 1
-}
-
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # open_idle N LOG [TIMEOUT_S]: starts idle_clients against SADDR and waits until it holds

@@ -1,6 +1,7 @@
-# Sourced by compare.sh and scale.sh: the command line of each echo server
-# under comparison, all serving raw echo. Needs BIN (the release examples),
-# and BASE_BIN for `weft-base`, BINS_DIR for `weft-NAME`.
+# Sourced by compare.sh, scale.sh and cpu_split.sh: the command line of
+# each echo server under comparison, all serving raw echo, and how to start
+# and stop one. Needs BIN (the release examples), and BASE_BIN for
+# `weft-base`, BINS_DIR for `weft-NAME`.
 
 # server_cmd NAME: prints the command that starts server NAME.
 server_cmd() {
@@ -20,4 +21,33 @@ server_cmd() {
         threads) echo "$BIN/echo_threads --proto raw" ;;
         *) echo "unknown server $1" >&2; exit 2 ;;
     esac
+}
+
+# start_server NAME LOG [WRAPPER...]: starts server NAME (pinned to
+# SERVER_CPU when that is set) on a free port, its stdout in LOG and its
+# stderr in LOG.err; sets SPID and SADDR and adds SPID to PIDS (the caller's
+# cleanup kills them). Exits if the server does not say where it listens.
+start_server() {
+    local name=$1 log=$2
+    shift 2
+    rm -f "$log" "$log.err"
+    # shellcheck disable=SC2046
+    ${SERVER_CPU:+taskset -c "$SERVER_CPU"} "$@" $(server_cmd "$name") --addr 127.0.0.1:0 >"$log" 2>"$log.err" &
+    SPID=$!
+    PIDS+=("$SPID")
+    SADDR=
+    for _ in $(seq 600); do
+        SADDR=$(sed -n '1s/^listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" 2>/dev/null || true)
+        [[ -n $SADDR ]] && return 0
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "server $name did not report where it listens; its stderr:" >&2
+    cat "$log.err" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
 }
