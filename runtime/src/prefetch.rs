@@ -18,7 +18,7 @@
 
 /// Asks for the cache line holding `addr` (any address).
 #[inline(always)]
-pub(crate) fn line(addr: usize) {
+fn line(addr: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `prefetcht0` is in SSE, which every x86_64 CPU has; it neither
     // faults nor reads into a register, so any address is fine (see above).

@@ -139,10 +139,14 @@ impl Core {
         /// How much of the stack below the parked frame's marker: the
         /// switch's save area and the start of that frame; the lines after
         /// it hold the rest of the frame and its caller's.
-        const BELOW: usize = 128;
+        const BELOW_MARKER: usize = 128;
+        /// How much below the coroutine: corosensei's link to the loop, at
+        /// the base of the stack; the lines after it hold the coroutine.
+        const BELOW_COROUTINE: usize = 128;
         if let Some(t) = self.tasks.borrow().get(id.index()) {
-            crate::prefetch::lines::<8>(t.park_sp.wrapping_sub(BELOW));
-            crate::prefetch::lines::<4>(t.fiber.as_ptr().as_ptr().addr().wrapping_sub(128));
+            let coroutine = t.fiber.as_ptr().as_ptr().addr();
+            crate::prefetch::lines::<8>(t.park_sp.wrapping_sub(BELOW_MARKER));
+            crate::prefetch::lines::<4>(coroutine.wrapping_sub(BELOW_COROUTINE));
         }
     }
 
