@@ -310,21 +310,23 @@ impl Reactor {
     /// batch, which only `poll` touches. Returns whether the cross-thread
     /// waker fired.
     ///
-    /// Before each event's wake, `ahead` gets the waiter the event after it
-    /// will wake (its oldest reader, else its oldest writer), so the loop
-    /// can prefetch that task while this one runs.
+    /// With `ahead`, before each event's wake it gets the waiter the event
+    /// after it will wake (its oldest reader, else its oldest writer), so
+    /// the loop can prefetch that task while this one runs.
     #[inline]
     pub(crate) fn dispatch(
         &self,
         mut wake: impl FnMut(Unparker) -> bool,
-        mut ahead: impl FnMut(Unparker),
+        ahead: Option<impl FnMut(Unparker)>,
     ) -> bool {
         let events = self.events.borrow();
-        let next = |w: &Waiters| {
-            if let Some(u) = w.read.first.get().or(w.write.first.get()) {
-                ahead(u);
+        let next = ahead.map(|mut ahead| {
+            move |w: &Waiters| {
+                if let Some(u) = w.read.first.get().or(w.write.first.get()) {
+                    ahead(u);
+                }
             }
-        };
+        });
         self.records.dispatch(
             &events,
             |w, event| {

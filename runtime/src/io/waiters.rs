@@ -187,14 +187,14 @@ impl Records {
     /// Calls `f` with the record of every event of `events` (just polled)
     /// but the cross-thread waker's; returns whether that one fired. `f`
     /// may resume tasks, which may register and deregister sources. Before
-    /// each call, `ahead` gets the record of the event after it (to
-    /// prefetch what that event's task will touch).
+    /// each call, `ahead` (if any) gets the record of the event after it
+    /// (to prefetch what that event's task will touch).
     #[inline]
     pub(crate) fn dispatch(
         &self,
         events: &Events,
         mut f: impl FnMut(&Waiters, &Event),
-        mut ahead: impl FnMut(&Waiters),
+        mut ahead: Option<impl FnMut(&Waiters)>,
     ) -> bool {
         /// Ends the dispatch, even if a resumed task's unwinding reaches here.
         struct Dispatching<'a>(&'a Records);
@@ -224,7 +224,7 @@ impl Records {
         let mut next = next_event();
         while let Some(event) = next {
             next = next_event();
-            if let Some(after) = next {
+            if let (Some(ahead), Some(after)) = (ahead.as_mut(), next) {
                 ahead(record(after));
             }
             f(record(event), event);
