@@ -1,4 +1,5 @@
-//! A task's coroutine and its cold fields, kept at the top of its own stack.
+//! A task's coroutine, its hot and its cold fields, kept at the top of its
+//! own stack.
 //!
 //! The task slab may grow (and move its records) while a task runs, for
 //! instance when that task spawns, so the coroutine needs an address of its
@@ -6,9 +7,11 @@
 //! on every switch. That address is the top of the task's stack: the stack
 //! leaves [`HEAD_SPACE`] bytes there unused (see `stack.rs`), in the page
 //! the task's first frames make resident anyway, so the coroutine costs no
-//! heap block and no memory of its own. The record's cold fields (what
-//! spawn, exit, dumps and task-locals use, never a park or a resume) live
-//! there too, which keeps the record in the slab small.
+//! heap block and no memory of its own. The task's hot fields (what every
+//! park, wake and resume reads or writes: `scheduler::Hot`) live there too,
+//! in the lines next to the coroutine's, which a resume touches anyway; and
+//! so do its cold fields (what spawn, exit, dumps and task-locals use,
+//! never a park or a resume). That leaves the record in the slab 32 bytes.
 
 use std::mem::{align_of, size_of, ManuallyDrop};
 use std::panic::Location;
@@ -20,6 +23,7 @@ use corosensei::stack::STACK_ALIGNMENT;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::local::Locals;
+use crate::scheduler::Hot;
 use crate::lock_cycle::LockIdent;
 use crate::stack::Stack;
 use crate::task::Outcome;
@@ -28,17 +32,29 @@ use crate::task::Outcome;
 /// (the task body publishes its result through the join slot).
 pub(crate) type Coro = Coroutine<(), (), (), Stack>;
 
-/// What a task keeps at the top of its stack.
+/// What a task keeps at the top of its stack: `repr(C)`, the hot fields
+/// and the coroutine first, in the head's first lines.
+#[repr(C)]
 struct Head {
+    /// The task's hot fields.
+    hot: Hot,
     /// The coroutine; it owns the stack this head lies in.
     co: Coro,
     /// The task's cold fields.
     cold: Cold,
 }
 
-/// The bytes every stack keeps for its head: the head, rounded up so the
-/// coroutine's stack below it stays aligned.
-pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(STACK_ALIGNMENT);
+/// The bytes every stack keeps for its head: the head, rounded up to whole
+/// cache lines, so the head starts on a line (the top of the mapping is a
+/// page boundary) and the coroutine's stack below it stays aligned.
+pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(CACHE_LINE);
+
+/// A cache line's bytes (a multiple of `STACK_ALIGNMENT`).
+const CACHE_LINE: usize = 64;
+const _: () = assert!(CACHE_LINE % STACK_ALIGNMENT == 0);
+
+// `into_stack` takes a head apart without dropping its hot fields.
+const _: () = assert!(!std::mem::needs_drop::<Hot>());
 
 // The head space starts at the top of the mapping minus `HEAD_SPACE`, which
 // is aligned to `STACK_ALIGNMENT`: enough for the head.
@@ -61,8 +77,8 @@ pub(crate) struct Cold {
     pub(crate) stack_size: usize,
 }
 
-/// A task's head, owned: the coroutine and the cold fields, at a fixed
-/// address at the top of the coroutine's own stack.
+/// A task's head, owned: the coroutine, the hot and the cold fields, at a
+/// fixed address at the top of the coroutine's own stack.
 ///
 /// Only the scheduler touches it: `run_task` resumes the coroutine,
 /// `finish` takes it apart, and dropping it (a task abandoned at shutdown)
@@ -70,10 +86,10 @@ pub(crate) struct Cold {
 pub(crate) struct Fiber(NonNull<Head>);
 
 impl Fiber {
-    /// A coroutine running `body` on `stack`, put with `cold` into the head
-    /// space of that stack.
+    /// A coroutine running `body` on `stack`, put with `hot` and `cold`
+    /// into the head space of that stack.
     #[inline]
-    pub(crate) fn new<F>(stack: Stack, body: F, cold: Cold) -> Fiber
+    pub(crate) fn new<F>(stack: Stack, body: F, hot: Hot, cold: Cold) -> Fiber
     where
         F: FnOnce(&Yielder<(), ()>, ()) + 'static,
     {
@@ -84,7 +100,7 @@ impl Fiber {
         // owns, and above the base the coroutine runs below, so nothing else
         // uses it; a head left there by the stack's previous task was moved
         // out when that task ended, so overwriting it drops nothing.
-        unsafe { head.as_ptr().write(Head { co, cold }) };
+        unsafe { head.as_ptr().write(Head { hot, co, cold }) };
         Fiber(head)
     }
 
@@ -95,8 +111,8 @@ impl Fiber {
     /// No other reference to this fiber's coroutine may be live during the
     /// call. The scheduler guarantees it: a fiber is reachable only through
     /// its task record, and only the loop (never a task) resumes, takes
-    /// apart or drops fibers, one at a time. The task may use the cold
-    /// fields meanwhile: they are a separate field of the head.
+    /// apart or drops fibers, one at a time. The task may use the hot
+    /// and cold fields meanwhile: they are separate fields of the head.
     #[inline]
     pub(crate) unsafe fn resume(ptr: NonNull<Coro>) -> CoroutineResult<(), ()> {
         // SAFETY: the pointer came from a live `Fiber` (the caller's record
@@ -111,6 +127,23 @@ impl Fiber {
         // SAFETY: `self.0` points to the live head this fiber owns; taking a
         // field's address creates no reference.
         unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).co)) }
+    }
+
+    /// The task's hot fields, at an address that stays put while the task
+    /// lives (the running task's is reached through it without a lookup).
+    #[inline(always)]
+    pub(crate) fn hot_ptr(&self) -> NonNull<Hot> {
+        // SAFETY: as in `as_ptr`.
+        unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).hot)) }
+    }
+
+    /// The task's hot fields.
+    #[inline(always)]
+    pub(crate) fn hot(&self) -> &Hot {
+        // SAFETY: the head is live while this fiber is. The hot fields are
+        // all `Cell`s, reached only through shared references (this one and
+        // the running task's, see `Core::current_hot`), never `&mut`.
+        unsafe { self.hot_ptr().as_ref() }
     }
 
     /// The task's cold fields.
@@ -137,7 +170,7 @@ impl Fiber {
         // SAFETY: the head is live and owned by this fiber alone, which is
         // forgotten, so it is moved out exactly once; the memory it lies in
         // stays mapped until the stack moved out with it is dropped.
-        let Head { co, cold } = unsafe { this.0.as_ptr().read() };
+        let Head { co, cold, .. } = unsafe { this.0.as_ptr().read() };
         (co, cold)
     }
 

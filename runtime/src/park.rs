@@ -169,9 +169,10 @@ pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
 /// runs the loop that resumes this task).
 #[inline]
 pub(crate) fn park_in(core: &Core, reason: Reason, deadline: Option<Instant>) -> Wake {
-    if let Some(wake) = core.before_park(reason, deadline) {
-        return wake;
-    }
+    let parking = match core.before_park(reason, deadline) {
+        Ok(parking) => parking,
+        Err(wake) => return wake,
+    };
     context::suspend("park");
-    core.after_park()
+    core.after_park(parking)
 }

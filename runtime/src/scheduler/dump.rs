@@ -28,13 +28,14 @@ impl Core {
             .iter()
             .map(|(index, t)| {
                 let current = self.current.get().map(|c| c.index()) == Some(index);
-                let (state, waits_on, parked_for) = match t.state {
+                let hot = t.hot();
+                let (state, waits_on, parked_for) = match hot.state.get() {
                     State::Running if current => (TaskState::Running, None, None),
                     // A task that yielded is queued, though its record says
                     // `Running` (see `State`).
                     State::Running | State::Ready => (TaskState::Ready, None, None),
                     State::Parked(reason) => {
-                        let deadline = t.timer.and_then(|k| timers.deadline_of(k));
+                        let deadline = hot.timer.get().and_then(|k| timers.deadline_of(k));
                         let mut what = match (&t.cold().lock_wait, reason) {
                             (Some(lock), _) => self.describe_held(lock, &tasks),
                             (None, Reason::Join(id)) => format!("join of {}", describe_task(id)),
@@ -50,7 +51,7 @@ impl Core {
                         (
                             TaskState::Parked,
                             Some(what),
-                            Some(Duration::from_nanos(turn.saturating_sub(t.parked_at))),
+                            Some(Duration::from_nanos(turn.saturating_sub(hot.parked_at.get()))),
                         )
                     }
                 };

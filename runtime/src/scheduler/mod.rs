@@ -34,7 +34,7 @@ use crate::fiber::{Cold, Fiber};
 use crate::handle::{Remote, Request};
 use crate::io::Reactor;
 use crate::local::Locals;
-use crate::park::{Unparker, Wake};
+use crate::park::Unparker;
 use crate::runtime::Config;
 use crate::stack::StackPool;
 use crate::stall::Watchdog;
@@ -45,6 +45,7 @@ use crate::watch::Watch;
 pub(crate) use parking::ElapsedUnwind;
 use ready::ReadyQueue;
 pub use shutdown::{BlockedTask, DeadlockReport};
+pub(crate) use task_entry::Hot;
 use task_entry::{State, TaskEntry};
 
 /// One runtime's scheduler state: its settings, tasks, ready queue,
@@ -75,21 +76,15 @@ pub(crate) struct Core {
     /// I/O operations the running task may still complete before it is made
     /// to yield (the fairness budget, reset on every resume).
     budget: Cell<u32>,
-    /// Whether the running task was cancelled: checked after every switch
-    /// without looking the task up.
-    current_cancelled: Cell<bool>,
-    /// The running task's park sequence (a copy of its record's `seq`), so
-    /// `Unparker::current` needs no lookup.
-    current_seq: Cell<u32>,
+    /// The running task's hot fields (null between tasks), in its head:
+    /// every park reads and writes them with no table lookup.
+    current_hot: Cell<*const Hot>,
     /// Spare join slots.
     pub(crate) join_slots: SlotPool,
     /// Set when the running task parks (its record already says `Parked`),
     /// so the loop needs no lookup after the switch to tell a park from a
     /// `yield_now`.
     current_parked: Cell<bool>,
-    /// How the running task's last park ended (its record's `wake`, copied
-    /// when it is resumed), so `after_park` needs no lookup.
-    current_wake: Cell<Wake>,
     /// What other threads see: counters, the task in resume, task labels.
     pub(crate) watch: Arc<Watch>,
     /// Whether the stall watchdog runs (then each resume is published).
@@ -134,11 +129,9 @@ impl Core {
             live: Cell::new(0),
             external: Cell::new(0),
             budget: Cell::new(0),
-            current_cancelled: Cell::new(false),
-            current_seq: Cell::new(0),
+            current_hot: Cell::new(std::ptr::null()),
             join_slots: SlotPool::default(),
             current_parked: Cell::new(false),
-            current_wake: Cell::new(Wake::Unparked),
             stall_watch: watchdog.is_some(),
             now: Cell::new(epoch),
             now_ns: Cell::new(0),
@@ -209,25 +202,16 @@ impl Core {
             lock_wait: None,
             stack_size,
         };
-        let fiber = Fiber::new(stack, task::body(f, slot.clone()), cold);
+        let hot = Hot::new(self.now_ns.get());
+        let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
         let index = self.tasks.borrow_mut().insert(TaskEntry {
-            serial,
-            seq: 0,
-            state: State::Ready,
-            wake: Wake::Unparked,
-            timer: None,
-            cancelled: false,
-            unwinding: false,
-            daemon: builder.daemon,
             fiber,
-            span: (!span.is_disabled()).then(|| Box::new(span)),
-            parked_at: self.now_ns.get(),
             park_sp: 0,
-            interrupt_pending: false,
-            scope: None,
-            scope_armed: false,
+            span: (!span.is_disabled()).then(|| Box::new(span)),
+            serial,
+            daemon: builder.daemon,
         });
         self.watch
             .labels
@@ -266,6 +250,26 @@ impl Core {
         }
     }
 
+    /// The running task's hot fields, without a lookup.
+    ///
+    /// # Panics
+    ///
+    /// Outside a green thread.
+    #[inline(always)]
+    fn current_hot(&self) -> &Hot {
+        let hot = self.current_hot.get();
+        if hot.is_null() {
+            crate::context::outside_runtime("a green-thread API");
+        }
+        // SAFETY: `resume_task` sets the pointer to the head of the task it
+        // resumes and clears it when the switch comes back; meanwhile that
+        // task is running, so its head (which only `finish` and shutdown
+        // take apart, from the loop, after the switch) is live. The fields
+        // are `Cell`s, only ever shared. The reference is used by the task
+        // while it runs, not kept past its suspension point.
+        unsafe { &*hot }
+    }
+
     #[inline]
     fn with_current<R>(&self, f: impl FnOnce(&mut TaskEntry) -> R) -> R {
         let id = self.current_id();
@@ -292,7 +296,7 @@ impl Core {
 
     /// The owned lock `id` is parked on, if it is.
     pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::lock_cycle::LockIdent>> {
-        self.with_entry(id, |t| match t.state {
+        self.with_entry(id, |t| match t.hot().state.get() {
             State::Parked(_) => t.cold().lock_wait.clone(),
             _ => None,
         })
@@ -312,7 +316,9 @@ impl Core {
 
     #[inline]
     pub(crate) fn current_cancelled(&self) -> bool {
-        self.current_cancelled.get()
+        let hot = self.current_hot.get();
+        // SAFETY: as in `current_hot`.
+        !hot.is_null() && unsafe { (*hot).cancelled.get() }
     }
 
     pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
@@ -321,7 +327,7 @@ impl Core {
 
     #[inline]
     pub(crate) fn current_unparker(&self) -> Unparker {
-        Unparker::new(self.current_id(), self.current_seq.get())
+        Unparker::new(self.current_id(), self.current_hot().seq.get())
     }
 
     #[inline]

@@ -7,46 +7,48 @@ use std::panic;
 use std::time::Instant;
 
 use super::run_loop::Resume;
-use super::{Core, State, TaskEntry};
+use super::{Core, Hot, State};
 use crate::park::{Reason, Unparker, Wake};
 use crate::task::{CancelUnwind, TaskId};
 use crate::time::TimerKey;
 
 impl Core {
-    /// Prepares the running task's park. Returns the park's outcome at once
+    /// Prepares the running task's park, for [`after_park`](Self::after_park)
+    /// once it has suspended. Returns the park's outcome at once
     /// (`Wake::Interrupted`) instead when an interrupt is pending.
     ///
     /// # Panics
     ///
     /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
-    pub(crate) fn before_park(&self, reason: Reason, deadline: Option<Instant>) -> Option<Wake> {
-        self.unwind_if_cancelled();
+    pub(crate) fn before_park(
+        &self,
+        reason: Reason,
+        deadline: Option<Instant>,
+    ) -> Result<Parking<'_>, Wake> {
+        // Looked up once for both halves of the park: it stays put.
+        let hot = self.current_hot();
+        unwind_if_cancelled(self, hot);
         let now = self.now_ns.get();
         // A local's address: this runs on the task's own stack, in the
         // frame that is about to switch away.
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker).addr();
-        let (pending, scope) = self.with_current(|t| {
-            // No timer is left from the last park: `unpark` or the heap took it.
-            debug_assert!(t.timer.is_none());
-            let pending = std::mem::take(&mut t.interrupt_pending);
-            if !pending {
-                t.state = State::Parked(reason);
-                t.parked_at = now;
-                t.park_sp = sp;
-            }
-            (pending, t.scope)
-        });
-        if pending {
-            return Some(Wake::Interrupted);
+        // No timer is left from the last park: `unpark` or the heap took it.
+        debug_assert!(hot.timer.get().is_none());
+        if hot.interrupt_pending.replace(false) {
+            return Err(Wake::Interrupted);
         }
+        hot.state.set(State::Parked(reason));
+        hot.parked_at.set(now);
+        hot.park_sp.set(sp);
+        let scope = hot.scope.get();
         let mut deadline = deadline;
         let mut scope_armed = false;
         if let Some((scope_deadline, scope_id)) = scope {
             if deadline.is_none_or(|d| scope_deadline <= d) {
                 if scope_deadline <= Instant::now() && !std::thread::panicking() {
-                    self.with_current(|t| t.state = State::Running);
+                    hot.state.set(State::Running);
                     elapse(scope_id);
                 }
                 deadline = Some(scope_deadline);
@@ -55,19 +57,17 @@ impl Core {
         }
         self.watch.counters.parks[park_slot(reason)].bump();
         if let Some(deadline) = deadline {
-            let me = self.current_unparker();
+            let me = Unparker::new(self.current_id(), hot.seq.get());
             let key = self.timers.borrow_mut().insert(deadline, me);
-            self.with_current(|t| {
-                t.timer = Some(key);
-                t.scope_armed = scope_armed;
-            });
+            hot.timer.set(Some(key));
+            hot.scope_armed.set(scope_armed);
         }
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
         self.current_parked.set(true);
         tracing::trace!(%reason, "park");
-        None
+        Ok(Parking(hot))
     }
 
     /// Ends the running task's park and says how it ended.
@@ -76,23 +76,20 @@ impl Core {
     ///
     /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
-    pub(crate) fn after_park(&self) -> Wake {
+    pub(crate) fn after_park(&self, parking: Parking<'_>) -> Wake {
         // `unpark` ended the park: it retired the deadline timer (or the
-        // heap fired it) and moved `seq` on; the loop copied `seq` and `wake`
-        // out of the record when it resumed this task.
-        debug_assert!(self.with_current(|t| t.timer.is_none() && t.seq == self.current_seq.get()));
-        let wake = self.current_wake.get();
+        // heap fired it), moved `seq` on and said how in `wake`.
+        let Parking(hot) = parking;
+        debug_assert!(hot.timer.get().is_none());
+        let wake = hot.wake.get();
         // Only a timed-out park can be a `weft::timeout` scope's deadline
         // (and `before_park` set `scope_armed` for every park with a timer).
-        let elapsed = if wake == Wake::TimedOut {
-            self.with_current(|t| match std::mem::take(&mut t.scope_armed) {
-                true => t.scope.map(|(_, id)| id),
-                false => None,
-            })
+        let elapsed = if wake == Wake::TimedOut && hot.scope_armed.replace(false) {
+            hot.scope.get().map(|(_, id)| id)
         } else {
             None
         };
-        self.unwind_if_cancelled();
+        unwind_if_cancelled(self, hot);
         if let Some(scope_id) = elapsed {
             if !std::thread::panicking() {
                 elapse(scope_id);
@@ -104,11 +101,14 @@ impl Core {
     /// Interrupts task `id`: ends its park with `Wake::Interrupted`, or
     /// leaves the interrupt pending for its next one.
     pub(crate) fn interrupt(&self, id: TaskId) {
-        let parked = self.with_entry(id, |t| match t.state {
-            State::Parked(_) => Some(Unparker::new(id, t.seq)),
-            _ => {
-                t.interrupt_pending = true;
-                None
+        let parked = self.with_entry(id, |t| {
+            let hot = t.hot();
+            match hot.state.get() {
+                State::Parked(_) => Some(Unparker::new(id, hot.seq.get())),
+                _ => {
+                    hot.interrupt_pending.set(true);
+                    None
+                }
             }
         });
         tracing::debug!(task = id.serial(), "interrupt");
@@ -120,28 +120,25 @@ impl Core {
     /// Marks an interrupt pending for the running task (an uninterruptible
     /// wait swallowed one and hands it on).
     pub(crate) fn keep_interrupt(&self) {
-        self.with_current(|t| t.interrupt_pending = true);
+        self.current_hot().interrupt_pending.set(true);
     }
 
     /// Swaps the running task's `timeout` scope.
     pub(crate) fn swap_scope(&self, scope: Option<(Instant, u64)>) -> Option<(Instant, u64)> {
-        self.with_current(|t| std::mem::replace(&mut t.scope, scope))
+        self.current_hot().scope.replace(scope)
     }
 
     #[inline]
     pub(super) fn unwind_if_cancelled(&self) {
-        if self.current_cancelled.get() {
-            self.unwind_cancelled();
-        }
+        unwind_if_cancelled(self, self.current_hot());
     }
 
     #[cold]
-    fn unwind_cancelled(&self) {
-        let throw = self.with_current(|t| {
-            let throw = t.cancelled && !(t.unwinding && std::thread::panicking());
-            t.unwinding |= throw;
-            throw
-        });
+    fn unwind_cancelled(&self, hot: &Hot) {
+        let throw = hot.cancelled.get() && !(hot.unwinding.get() && std::thread::panicking());
+        if throw {
+            hot.unwinding.set(true);
+        }
         if throw {
             tracing::debug!("unwinding cancelled task");
             panic::resume_unwind(Box::new(CancelUnwind));
@@ -154,12 +151,17 @@ impl Core {
     #[inline]
     pub(crate) fn unpark(&self, u: Unparker, wake: Wake) -> bool {
         let id = u.task();
-        let woke = self.with_entry(id, |t| match t.state {
-            State::Parked(reason) if t.seq == u.seq() => {
-                t.state = State::Ready;
-                Some((reason, end_park(t, wake)))
+        let woke = self.with_entry(id, |t| {
+            // The fiber's alone: `park_sp` is written below.
+            let hot = t.fiber.hot();
+            match hot.state.get() {
+                State::Parked(reason) if hot.seq.get() == u.seq() => {
+                    hot.state.set(State::Ready);
+                    t.park_sp = hot.park_sp.get();
+                    Some((reason, end_park(hot, wake)))
+                }
+                _ => None,
             }
-            _ => None,
         });
         match woke.flatten() {
             Some((reason, timer)) => {
@@ -180,13 +182,18 @@ impl Core {
     #[inline(always)]
     pub(super) fn unpark_and_run(&self, u: Unparker) -> bool {
         let id = u.task();
-        let woke = self.with_entry(id, |t| match t.state {
-            State::Parked(reason) if t.seq == u.seq() => {
-                t.state = State::Running;
-                let timer = end_park(t, Wake::Unparked);
-                Some((reason, timer, Resume::of(t)))
+        let woke = self.with_entry(id, |t| {
+            // The fiber's alone: `park_sp` is written below.
+            let hot = t.fiber.hot();
+            match hot.state.get() {
+                State::Parked(reason) if hot.seq.get() == u.seq() => {
+                    hot.state.set(State::Running);
+                    t.park_sp = hot.park_sp.get();
+                    let timer = end_park(hot, Wake::Unparked);
+                    Some((reason, timer, Resume::of(t)))
+                }
+                _ => None,
             }
-            _ => None,
         });
         match woke.flatten() {
             Some((reason, timer, resume)) => {
@@ -221,7 +228,8 @@ impl Core {
 
     pub(crate) fn is_parked(&self, u: Unparker) -> bool {
         self.with_entry(u.task(), |t| {
-            matches!(t.state, State::Parked(_)) && t.seq == u.seq()
+            let hot = t.hot();
+            matches!(hot.state.get(), State::Parked(_)) && hot.seq.get() == u.seq()
         })
         .unwrap_or(false)
     }
@@ -229,13 +237,11 @@ impl Core {
     /// Cancels task `id`; says whether it was alive (an ended task's id
     /// does nothing).
     pub(crate) fn cancel(&self, id: TaskId) -> bool {
-        if self.current.get() == Some(id) {
-            self.current_cancelled.set(true);
-        }
         let Some(parked) = self.with_entry(id, |t| {
-            t.cancelled = true;
-            match t.state {
-                State::Parked(_) => Some(Unparker::new(id, t.seq)),
+            let hot = t.hot();
+            hot.cancelled.set(true);
+            match hot.state.get() {
+                State::Parked(_) => Some(Unparker::new(id, hot.seq.get())),
                 _ => None,
             }
         }) else {
@@ -249,13 +255,27 @@ impl Core {
     }
 }
 
-/// Ends `t`'s park with `wake`: its unparkers are stale from now on.
-/// Returns the park's deadline timer, for `retire_park`.
+/// A park of the running task in progress: what `before_park` hands
+/// `after_park`, across the suspension (the task's hot fields, which stay
+/// put).
+pub(crate) struct Parking<'a>(&'a Hot);
+
+/// Unwinds the running task, whose hot fields are `hot`, if it was cancelled.
+#[inline(always)]
+fn unwind_if_cancelled(core: &Core, hot: &Hot) {
+    if hot.cancelled.get() {
+        core.unwind_cancelled(hot);
+    }
+}
+
+/// Ends the park of the task with hot fields `hot` with `wake`: its
+/// unparkers are stale from now on. Returns the park's deadline timer, for
+/// `retire_park`.
 #[inline]
-fn end_park(t: &mut TaskEntry, wake: Wake) -> Option<TimerKey> {
-    t.wake = wake;
-    t.seq = t.seq.wrapping_add(1);
-    t.timer.take()
+fn end_park(hot: &Hot, wake: Wake) -> Option<TimerKey> {
+    hot.wake.set(wake);
+    hot.seq.set(hot.seq.get().wrapping_add(1));
+    hot.timer.take()
 }
 
 /// Index into [`Counters::parks`].

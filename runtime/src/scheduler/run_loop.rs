@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
-use super::{Core, State, TaskEntry};
+use super::{Core, Hot, State, TaskEntry};
 use crate::fiber::Fiber;
 use crate::handle::Request;
 use crate::park::{Unparker, Wake};
@@ -16,11 +16,10 @@ use crate::task::{Builder, TaskId};
 /// of the table is held across the switch.
 pub(super) struct Resume {
     fiber: std::ptr::NonNull<crate::fiber::Coro>,
+    /// Its hot fields, for `Core::current_hot`.
+    hot: std::ptr::NonNull<Hot>,
     /// Whether its span is enabled (a subscriber wants its events).
     traced: bool,
-    cancelled: bool,
-    seq: u32,
-    wake: Wake,
 }
 
 impl Resume {
@@ -28,10 +27,8 @@ impl Resume {
     pub(super) fn of(t: &TaskEntry) -> Resume {
         Resume {
             fiber: t.fiber.as_ptr(),
+            hot: t.fiber.hot_ptr(),
             traced: t.span.is_some(),
-            cancelled: t.cancelled,
-            seq: t.seq,
-            wake: t.wake,
         }
     }
 }
@@ -83,7 +80,7 @@ impl Core {
     #[inline(always)]
     pub(super) fn run_task(&self, id: TaskId) {
         let Some(resume) = self.with_entry(id, |t| {
-            t.state = State::Running;
+            t.hot().state.set(State::Running);
             Resume::of(t)
         }) else {
             return;
@@ -95,17 +92,9 @@ impl Core {
     /// said (see `run_task`; inlined for the same reason).
     #[inline(always)]
     pub(super) fn resume_task(&self, id: TaskId, resume: Resume) {
-        let Resume {
-            fiber,
-            traced,
-            cancelled,
-            seq,
-            wake,
-        } = resume;
+        let Resume { fiber, hot, traced } = resume;
         self.current.set(Some(id));
-        self.current_cancelled.set(cancelled);
-        self.current_seq.set(seq);
-        self.current_wake.set(wake);
+        self.current_hot.set(hot.as_ptr());
         self.budget.set(self.config.fairness);
         self.current_parked.set(false);
         let resumes = &self.watch.counters.resumes;
@@ -121,6 +110,7 @@ impl Core {
             switch(fiber)
         };
         self.current.set(None);
+        self.current_hot.set(std::ptr::null());
         match result {
             // A park marked the task `Parked` (and said so): nothing to do.
             CoroutineResult::Yield(()) if self.current_parked.get() => {}

@@ -12,7 +12,7 @@ impl Core {
         let tasks = self.tasks.borrow();
         let blocked = tasks
             .iter()
-            .filter_map(|(index, t)| match t.state {
+            .filter_map(|(index, t)| match t.hot().state.get() {
                 State::Parked(reason) => Some(BlockedTask {
                     id: TaskId::from_parts(index as u32, t.serial),
                     name: t.cold().name.as_deref().map(str::to_owned),

@@ -1,5 +1,7 @@
 //! One green thread's record in the task table, and where it is in its life.
 
+use std::cell::Cell;
+
 use crate::fiber::{Cold, Fiber};
 use crate::park::{Reason, Wake};
 use crate::time::TimerKey;
@@ -17,71 +19,103 @@ pub(super) enum State {
     Parked(Reason),
 }
 
-/// One green thread's record in the slab.
+/// What every park, wake and resume of a task reads or writes.
 ///
-/// `repr(C)`, hot fields first: what every park, wake and resume reads or
-/// writes fits in the first 112 bytes (two or three cache lines, as the
-/// record's place in the slab falls), where the compiler's own order spread
-/// it over every line of the record. With a thousand connections the
-/// records do not all stay in cache, and each line is a miss per round trip.
-///
-/// The cold fields (name, spawn site, task-locals, join slot, lock wait,
-/// stack size) are not here: they sit with the coroutine at the top of the
-/// task's stack (see `fiber.rs`), reached through [`TaskEntry::cold`].
+/// It lies in the task's head, at the top of its own stack, next to its
+/// coroutine (see `fiber.rs`), so it never moves while the task lives: the
+/// running task reaches it through `Core::current_hot` with no table
+/// lookup, borrow flag or bounds check, and a wake reaches it through the
+/// slab record, whose line a resume touches anyway. All fields are
+/// `Cell`s, so the task's and the loop's shared references may coexist
+/// (one thread).
 #[repr(C)]
-pub(super) struct TaskEntry {
-    // ---- hot: parks, wakes, resumes -------------------------------------
-    pub(super) state: State,
+pub(crate) struct Hot {
+    pub(super) state: Cell<State>,
     /// The deadline timer of the current park, removed when the park ends.
-    pub(super) timer: Option<TimerKey>,
+    pub(super) timer: Cell<Option<TimerKey>>,
     /// When its current park began, for dumps: the loop's turn time, in
-    /// nanoseconds since the core was made (8 bytes, where an `Instant`
-    /// takes 16: they pay for `park_sp`).
-    pub(super) parked_at: u64,
-    /// About where its stack pointer was when it last parked: the hot end
-    /// of its stack, which the dispatch prefetches before waking it (see
-    /// `prefetch.rs`); 0 before its first park.
-    pub(super) park_sp: usize,
-    /// The innermost `weft::timeout` scope's deadline and id (an outer one
-    /// that ends sooner takes its place).
-    pub(super) scope: Option<(std::time::Instant, u64)>,
-    /// The coroutine, at a fixed address so it is resumed in place, and the
-    /// cold fields.
-    pub(super) fiber: Fiber,
-    /// The spawn number; together with the slab index it is the `TaskId`.
-    pub(super) serial: u32,
+    /// nanoseconds since the core was made.
+    pub(super) parked_at: Cell<u64>,
+    /// About where its stack pointer was when it last parked (see
+    /// [`TaskEntry::park_sp`]).
+    pub(super) park_sp: Cell<usize>,
     /// Park sequence: `Unparker`s minted for an earlier park are stale.
-    pub(super) seq: u32,
+    pub(super) seq: Cell<u32>,
     /// How the last park ended, read by the task when it resumes.
-    pub(super) wake: Wake,
+    pub(super) wake: Cell<Wake>,
     /// Set by `JoinHandle::cancel` and at shutdown: unwind at every suspension point.
-    pub(super) cancelled: bool,
+    pub(super) cancelled: Cell<bool>,
     /// `JoinHandle::interrupt` came while it was not parked: its next
     /// interruptible park returns `Wake::Interrupted` at once.
-    pub(super) interrupt_pending: bool,
+    pub(super) interrupt_pending: Cell<bool>,
     /// Whether the current park's timer is the scope's deadline (so a
     /// timeout of the park is the scope elapsing).
-    pub(super) scope_armed: bool,
+    pub(super) scope_armed: Cell<bool>,
     /// Set once a cancellation unwind was thrown in this task. Together with
     /// `std::thread::panicking()` it tells "a destructor of this task parks
     /// while the task unwinds" (do not throw again: that would abort) from
     /// "the task caught the unwind and parks again" (throw again: sticky).
     /// `panicking()` alone is per OS thread, so one task's unwinding would
     /// hide every other task's cancellation.
-    pub(super) unwinding: bool,
-    /// Daemons do not keep `run` going.
-    pub(super) daemon: bool,
-    /// Entered on every resume, so the task's events carry its id and name;
-    /// `None` when no subscriber wants it (then a resume skips it, and the
-    /// record is 32 bytes smaller than with a disabled span in place).
-    pub(super) span: Option<Box<tracing::Span>>,
+    pub(super) unwinding: Cell<bool>,
+    /// The innermost `weft::timeout` scope's deadline and id (an outer one
+    /// that ends sooner takes its place).
+    pub(super) scope: Cell<Option<(std::time::Instant, u64)>>,
 }
 
-// The hot fields' two or three lines (see above).
+impl Hot {
+    /// A new task's: ready, never parked, spawned at `now_ns`.
+    pub(super) fn new(now_ns: u64) -> Hot {
+        Hot {
+            state: Cell::new(State::Ready),
+            timer: Cell::new(None),
+            parked_at: Cell::new(now_ns),
+            park_sp: Cell::new(0),
+            seq: Cell::new(0),
+            wake: Cell::new(Wake::Unparked),
+            cancelled: Cell::new(false),
+            interrupt_pending: Cell::new(false),
+            scope_armed: Cell::new(false),
+            unwinding: Cell::new(false),
+            scope: Cell::new(None),
+        }
+    }
+}
+
+/// One green thread's record in the slab: how to reach its head (the
+/// coroutine, the [`Hot`] fields and the cold ones), and what only the
+/// loop reads.
+pub(super) struct TaskEntry {
+    /// The coroutine, at a fixed address so it is resumed in place, with
+    /// the hot and the cold fields.
+    pub(super) fiber: Fiber,
+    /// Where the task's stack pointer was at the park before the one a wake
+    /// ends (copied from [`Hot::park_sp`] at each wake): the hot end of its
+    /// stack, which the dispatch prefetches before waking it (see
+    /// `prefetch.rs`) without first reading its head, which may not be
+    /// cached either. A task parks at the same depth round after round in
+    /// the loops this helps; 0 before its first wake.
+    pub(super) park_sp: usize,
+    /// Entered on every resume, so the task's events carry its id and name;
+    /// `None` when no subscriber wants it (then a resume skips it).
+    pub(super) span: Option<Box<tracing::Span>>,
+    /// The spawn number; together with the slab index it is the `TaskId`.
+    pub(super) serial: u32,
+    /// Daemons do not keep `run` going.
+    pub(super) daemon: bool,
+}
+
+// Four records to two cache lines: the slab of a thousand tasks fits in L1.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-const _: () = assert!(std::mem::size_of::<TaskEntry>() == 112);
+const _: () = assert!(std::mem::size_of::<TaskEntry>() == 32);
 
 impl TaskEntry {
+    /// The fields every park, wake and resume uses.
+    #[inline(always)]
+    pub(super) fn hot(&self) -> &Hot {
+        self.fiber.hot()
+    }
+
     /// The fields no park, wake or resume uses.
     #[inline]
     pub(super) fn cold(&self) -> &Cold {
