@@ -23,8 +23,8 @@ use corosensei::stack::STACK_ALIGNMENT;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::local::Locals;
-use crate::scheduler::Hot;
 use crate::lock_cycle::LockIdent;
+use crate::scheduler::Hot;
 use crate::stack::Stack;
 use crate::task::Outcome;
 

@@ -51,7 +51,9 @@ impl Core {
                         (
                             TaskState::Parked,
                             Some(what),
-                            Some(Duration::from_nanos(turn.saturating_sub(hot.parked_at.get()))),
+                            Some(Duration::from_nanos(
+                                turn.saturating_sub(hot.parked_at.get()),
+                            )),
                         )
                     }
                 };
