@@ -1,9 +1,9 @@
-//! The thread-local context: which runtime core is running on this OS thread
-//! and, while a green thread runs, the yielder that suspends it.
+//! The thread-local context: which runtime core is running on this OS thread.
 //!
-//! Both pointers are set only for the extent of a scope (`enter` for the core,
-//! the coroutine body and each resume for the yielder) and cleared on the way
-//! out, so no `'static` reference to either ever escapes.
+//! The pointer is set only for the extent of `enter` and cleared on the way
+//! out, so no `'static` reference to the core ever escapes. The running
+//! green thread, and the yielder that suspends it, the core knows itself
+//! (`Core::current_hot`): set for each resume, cleared when it comes back.
 
 use std::cell::Cell;
 use std::ptr;
@@ -17,9 +17,6 @@ pub(crate) type TaskYielder = Yielder<(), ()>;
 thread_local! {
     /// The core whose loop is running on this thread, or null.
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
-    /// The yielder of the green thread running right now, or null when the
-    /// scheduler itself (or plain OS-thread code) is running.
-    static YIELDER: Cell<*const TaskYielder> = const { Cell::new(ptr::null()) };
 }
 
 /// Runs `f` with `core` installed as this thread's running core.
@@ -82,36 +79,9 @@ pub(crate) fn outside_runtime(api: &str) -> ! {
     )
 }
 
-/// Installs the yielder of the green thread that starts running now.
-#[inline]
-pub(crate) fn set_yielder(y: *const TaskYielder) {
-    YIELDER.with(|c| c.set(y));
-}
-
-/// True when called from inside a green thread.
+/// True when called from inside a green thread: a core runs on this thread
+/// and is resuming one of its tasks.
 #[inline]
 pub(crate) fn in_green_thread() -> bool {
-    !YIELDER.with(Cell::get).is_null()
-}
-
-/// Suspends the running green thread back to the scheduler.
-///
-/// The yielder pointer is cleared while suspended and restored on resume, so
-/// code running on the scheduler's stack never sees a stale yielder.
-///
-/// # Panics
-///
-/// Panics with a message naming `api` when not inside a green thread.
-#[inline]
-pub(crate) fn suspend(api: &'static str) {
-    let y = YIELDER.with(|c| c.replace(ptr::null()));
-    if y.is_null() {
-        outside_runtime(api);
-    }
-    // SAFETY: a non-null `YIELDER` was installed by the coroutine body of the
-    // task running right now (see `task::body`). It points into that
-    // coroutine's own stack frame, which stays alive until the body returns,
-    // and we are executing on that coroutine, so the frame is live.
-    unsafe { (*y).suspend(()) };
-    YIELDER.with(|c| c.set(y));
+    try_with_core(Core::in_task).unwrap_or(false)
 }

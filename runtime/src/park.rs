@@ -173,6 +173,6 @@ pub(crate) fn park_in(core: &Core, reason: Reason, deadline: Option<Instant>) ->
         Ok(parking) => parking,
         Err(wake) => return wake,
     };
-    context::suspend("park");
+    parking.suspend();
     core.after_park(parking)
 }

@@ -70,8 +70,7 @@ pub fn current() -> Task {
 #[inline]
 pub fn yield_now() {
     // The scheduler sees the task still `Running` and queues it at the tail.
-    context::suspend("yield_now");
-    context::with_core("yield_now", Core::after_yield);
+    context::with_core("yield_now", Core::yield_current);
 }
 
 /// Spawns a green thread running `f` and returns its [`JoinHandle`].
@@ -473,8 +472,7 @@ where
     T: 'static,
 {
     move |yielder, ()| {
-        context::set_yielder(yielder);
-        let cancelled = context::with_core("spawn", Core::current_cancelled);
+        let cancelled = context::with_core("spawn", |core| core.start_current(yielder));
         let result = if cancelled {
             drop(f);
             Err(JoinError::Cancelled)
@@ -505,7 +503,6 @@ where
         if let Some(slot) = slot {
             slot.complete(result);
         }
-        context::set_yielder(std::ptr::null());
     }
 }
 

@@ -27,7 +27,7 @@ impl Core {
         let list = tasks
             .iter()
             .map(|(index, t)| {
-                let current = self.current.get().map(|c| c.index()) == Some(index);
+                let current = self.current_task_id().map(|c| c.index()) == Some(index);
                 let hot = t.hot();
                 let (state, waits_on, parked_for) = match hot.state.get() {
                     State::Running if current => (TaskState::Running, None, None),

@@ -55,8 +55,6 @@ pub(crate) struct Core {
     tasks: RefCell<Slab<TaskEntry>>,
     /// The ready FIFO (rules 2–4).
     ready: ReadyQueue,
-    /// The task being resumed, if any.
-    current: Cell<Option<TaskId>>,
     timers: RefCell<TimerHeap>,
     stacks: RefCell<StackPool>,
     pub(crate) reactor: Rc<Reactor>,
@@ -77,14 +75,11 @@ pub(crate) struct Core {
     /// to yield (the fairness budget, reset on every resume).
     budget: Cell<u32>,
     /// The running task's hot fields (null between tasks), in its head:
-    /// every park reads and writes them with no table lookup.
+    /// every park reads and writes them with no table lookup, and they say
+    /// which task runs (`Hot::id`) and how it suspends (`Hot::yielder`).
     current_hot: Cell<*const Hot>,
     /// Spare join slots.
     pub(crate) join_slots: SlotPool,
-    /// Set when the running task parks (its record already says `Parked`),
-    /// so the loop needs no lookup after the switch to tell a park from a
-    /// `yield_now`.
-    current_parked: Cell<bool>,
     /// What other threads see: counters, the task in resume, task labels.
     pub(crate) watch: Arc<Watch>,
     /// Whether the stall watchdog runs (then each resume is published).
@@ -118,7 +113,6 @@ impl Core {
             config,
             tasks: RefCell::new(Slab::new()),
             ready: ReadyQueue::new(),
-            current: Cell::new(None),
             timers: RefCell::new(TimerHeap::default()),
             stacks: RefCell::new(StackPool::new(watch.clone())),
             reactor,
@@ -131,7 +125,6 @@ impl Core {
             budget: Cell::new(0),
             current_hot: Cell::new(std::ptr::null()),
             join_slots: SlotPool::default(),
-            current_parked: Cell::new(false),
             stall_watch: watchdog.is_some(),
             now: Cell::new(epoch),
             now_ns: Cell::new(0),
@@ -202,17 +195,23 @@ impl Core {
             lock_wait: None,
             stack_size,
         };
-        let hot = Hot::new(self.now_ns.get());
+        // The slot first: the task's id goes into its hot fields. Nothing
+        // below reaches back into the core while the table is borrowed.
+        let mut tasks = self.tasks.borrow_mut();
+        let vacant = tasks.vacant_entry();
+        let index = vacant.key();
+        let hot = Hot::new(TaskId::from_parts(index as u32, serial), self.now_ns.get());
         let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
-        let index = self.tasks.borrow_mut().insert(TaskEntry {
+        vacant.insert(TaskEntry {
             fiber,
             park_sp: 0,
             span: (!span.is_disabled()).then(|| Box::new(span)),
             serial,
             daemon: builder.daemon,
         });
+        drop(tasks);
         self.watch
             .labels
             .publish(index, serial, name.as_ref(), site);
@@ -235,10 +234,7 @@ impl Core {
 
     #[inline]
     fn current_id(&self) -> TaskId {
-        match self.current.get() {
-            Some(id) => id,
-            None => crate::context::outside_runtime("a green-thread API"),
-        }
+        self.current_hot().id
     }
 
     #[inline]
@@ -286,7 +282,25 @@ impl Core {
     /// The running task, if one is being resumed.
     #[inline]
     pub(crate) fn current_task_id(&self) -> Option<TaskId> {
-        self.current.get()
+        let hot = self.current_hot.get();
+        // SAFETY: as in `current_hot`.
+        (!hot.is_null()).then(|| unsafe { (*hot).id })
+    }
+
+    /// Whether a task is being resumed (the caller runs on its stack).
+    #[inline]
+    pub(crate) fn in_task(&self) -> bool {
+        !self.current_hot.get().is_null()
+    }
+
+    /// Starts the running task's body: installs the coroutine's `yielder`,
+    /// which suspends it from now on, and says whether the task was
+    /// cancelled before it ever ran.
+    #[inline]
+    pub(crate) fn start_current(&self, yielder: &crate::context::TaskYielder) -> bool {
+        let hot = self.current_hot();
+        hot.yielder.set(yielder);
+        hot.cancelled.get()
     }
 
     /// Records (or clears) the owned lock the running task is about to park on.
@@ -314,13 +328,6 @@ impl Core {
         (id, self.with_current(|t| t.cold().name.clone()))
     }
 
-    #[inline]
-    pub(crate) fn current_cancelled(&self) -> bool {
-        let hot = self.current_hot.get();
-        // SAFETY: as in `current_hot`.
-        !hot.is_null() && unsafe { (*hot).cancelled.get() }
-    }
-
     pub(crate) fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
         self.with_current(|t| f(&mut t.cold_mut().locals))
     }
@@ -328,11 +335,6 @@ impl Core {
     #[inline]
     pub(crate) fn current_unparker(&self) -> Unparker {
         Unparker::new(self.current_id(), self.current_hot().seq.get())
-    }
-
-    #[inline]
-    pub(crate) fn after_yield(&self) {
-        self.unwind_if_cancelled();
     }
 
     /// Spends one unit of the running task's fairness budget and says
@@ -371,10 +373,7 @@ impl Core {
     /// `'name' (#id)` or `#id` of the green thread running now, for the
     /// panic hook; `None` outside one (or if the task table is borrowed).
     pub(crate) fn panicking_task(&self) -> Option<String> {
-        if !crate::context::in_green_thread() {
-            return None;
-        }
-        let id = self.current.get()?;
+        let id = self.current_task_id()?;
         let tasks = self.tasks.try_borrow().ok()?;
         let t = tasks.get(id.index()).filter(|t| t.serial == id.serial())?;
         Some(match &t.cold().name {

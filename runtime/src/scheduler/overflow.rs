@@ -13,8 +13,6 @@ impl Core {
     /// the task left half-updated.
     #[cold]
     pub(super) fn finish_overflowed(&self, id: TaskId) {
-        // The task never reached the end of its body, which clears this.
-        crate::context::set_yielder(std::ptr::null());
         let entry = self.tasks.borrow_mut().remove(id.index());
         self.watch.labels.retire(id.index());
         let (co, mut cold) = entry.fiber.into_parts();

@@ -65,7 +65,6 @@ impl Core {
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
-        self.current_parked.set(true);
         tracing::trace!(%reason, "park");
         Ok(Parking(hot))
     }
@@ -98,6 +97,16 @@ impl Core {
         wake
     }
 
+    /// `yield_now`: suspends the running task, which the loop queues at
+    /// the tail (its record still says `Running`), and unwinds it there if
+    /// it was cancelled meanwhile.
+    #[inline]
+    pub(crate) fn yield_current(&self) {
+        let hot = self.current_hot();
+        hot.suspend();
+        unwind_if_cancelled(self, hot);
+    }
+
     /// Interrupts task `id`: ends its park with `Wake::Interrupted`, or
     /// leaves the interrupt pending for its next one.
     pub(crate) fn interrupt(&self, id: TaskId) {
@@ -126,11 +135,6 @@ impl Core {
     /// Swaps the running task's `timeout` scope.
     pub(crate) fn swap_scope(&self, scope: Option<(Instant, u64)>) -> Option<(Instant, u64)> {
         self.current_hot().scope.replace(scope)
-    }
-
-    #[inline]
-    pub(super) fn unwind_if_cancelled(&self) {
-        unwind_if_cancelled(self, self.current_hot());
     }
 
     #[cold]
@@ -259,6 +263,14 @@ impl Core {
 /// `after_park`, across the suspension (the task's hot fields, which stay
 /// put).
 pub(crate) struct Parking<'a>(&'a Hot);
+
+impl Parking<'_> {
+    /// Suspends the parking task until its park ends.
+    #[inline(always)]
+    pub(crate) fn suspend(&self) {
+        self.0.suspend();
+    }
+}
 
 /// Unwinds the running task, whose hot fields are `hot`, if it was cancelled.
 #[inline(always)]

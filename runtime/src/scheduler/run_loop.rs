@@ -93,10 +93,8 @@ impl Core {
     #[inline(always)]
     pub(super) fn resume_task(&self, id: TaskId, resume: Resume) {
         let Resume { fiber, hot, traced } = resume;
-        self.current.set(Some(id));
         self.current_hot.set(hot.as_ptr());
         self.budget.set(self.config.fairness);
-        self.current_parked.set(false);
         let resumes = &self.watch.counters.resumes;
         let n = resumes.get().wrapping_add(1);
         resumes.set(n);
@@ -109,16 +107,17 @@ impl Core {
         } else {
             switch(fiber)
         };
-        self.current.set(None);
         self.current_hot.set(std::ptr::null());
         match result {
-            // A park marked the task `Parked` (and said so): nothing to do.
-            CoroutineResult::Yield(()) if self.current_parked.get() => {}
-            // It suspended in `yield_now` (a park marks the task `Parked`
-            // and says so): to the ready tail (rule 3). Its record still says
-            // `Running`, which for a task that is not the current one means
-            // queued after a yield: no lookup to say so.
-            CoroutineResult::Yield(()) => self.ready.push_back(id),
+            // It suspended in `yield_now`, which leaves it `Running`: to the
+            // ready tail (rule 3). For a task that is not the current one,
+            // `Running` means queued after a yield: no lookup to say so.
+            // SAFETY: the task suspended, so its head is where it was.
+            CoroutineResult::Yield(()) if unsafe { hot.as_ref() }.is_running() => {
+                self.ready.push_back(id);
+            }
+            // A park marked it `Parked`: nothing to do.
+            CoroutineResult::Yield(()) => {}
             CoroutineResult::Return(()) if crate::trap::take_overflow() => {
                 self.finish_overflowed(id);
             }

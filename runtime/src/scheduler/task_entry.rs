@@ -2,8 +2,10 @@
 
 use std::cell::Cell;
 
+use crate::context::TaskYielder;
 use crate::fiber::{Cold, Fiber};
 use crate::park::{Reason, Wake};
+use crate::task::TaskId;
 use crate::time::TimerKey;
 
 /// Where a task is in its life.
@@ -31,6 +33,14 @@ pub(super) enum State {
 #[repr(C)]
 pub(crate) struct Hot {
     pub(super) state: Cell<State>,
+    /// The task's id, so the running task knows it without `Core` keeping
+    /// a copy per resume.
+    pub(super) id: TaskId,
+    /// The coroutine's yielder, which suspends the task: installed by the
+    /// task's body when it starts (null before), valid until it returns.
+    /// Reached through the running task's hot fields, it needs no
+    /// thread-local of its own set and cleared around every switch.
+    pub(super) yielder: Cell<*const TaskYielder>,
     /// The deadline timer of the current park, removed when the park ends.
     pub(super) timer: Cell<Option<TimerKey>>,
     /// When its current park began, for dumps: the loop's turn time, in
@@ -64,10 +74,12 @@ pub(crate) struct Hot {
 }
 
 impl Hot {
-    /// A new task's: ready, never parked, spawned at `now_ns`.
-    pub(super) fn new(now_ns: u64) -> Hot {
+    /// Task `id`'s, new: ready, never parked, spawned at `now_ns`.
+    pub(super) fn new(id: TaskId, now_ns: u64) -> Hot {
         Hot {
             state: Cell::new(State::Ready),
+            id,
+            yielder: Cell::new(std::ptr::null()),
             timer: Cell::new(None),
             parked_at: Cell::new(now_ns),
             park_sp: Cell::new(0),
@@ -79,6 +91,32 @@ impl Hot {
             unwinding: Cell::new(false),
             scope: Cell::new(None),
         }
+    }
+
+    /// Whether the task is `Running`: after it suspended, that it yielded
+    /// (a park says `Parked`).
+    #[inline(always)]
+    pub(super) fn is_running(&self) -> bool {
+        matches!(self.state.get(), State::Running)
+    }
+
+    /// Suspends the task these are the hot fields of back to the loop.
+    /// Only the running task calls it, on its own hot fields (reached
+    /// through `Core::current_hot`), after its body started.
+    #[inline(always)]
+    pub(super) fn suspend(&self) {
+        let yielder = self.yielder.get();
+        debug_assert!(
+            !yielder.is_null(),
+            "a task suspends before its body started"
+        );
+        // SAFETY: the running task's body installed its coroutine's yielder
+        // before running any of the task's code (`Core::start_current`).
+        // The yielder lives in that body's frame on the coroutine's own
+        // stack until the body returns, and this runs on that coroutine
+        // (only the running task reaches its own hot fields), inside the
+        // body, so the frame is live.
+        unsafe { (*yielder).suspend(()) };
     }
 }
 
