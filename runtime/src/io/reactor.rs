@@ -111,22 +111,6 @@ impl Reactor {
         w.slot(dir).ready.set(ready);
     }
 
-    /// `is_ready` and `arm` in one: true when an operation in `dir` is
-    /// worth trying now; otherwise `me` is queued (as by `arm`) and the
-    /// caller parks.
-    #[inline]
-    pub(crate) fn ready_or_arm(&self, w: &Waiters, dir: Direction, me: Unparker) -> bool {
-        if w.closed() {
-            return true;
-        }
-        let slot = w.slot(dir);
-        if slot.ready.get() {
-            return true;
-        }
-        self.arm(w, dir, me);
-        false
-    }
-
     /// Queues `me` behind the waiters already on `dir` of `w`; a readiness
     /// event in that direction unparks the oldest one still parked.
     #[inline]

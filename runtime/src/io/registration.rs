@@ -12,7 +12,7 @@ use mio::event::Source;
 use super::reactor::{Direction, Reactor};
 use super::waiters::{WaiterKey, Waiters};
 use crate::context;
-use crate::park::{self, Reason, Unparker, Wake};
+use crate::park::{Reason, Unparker, Wake};
 use crate::scheduler::Core;
 
 /// Any `mio::event::Source` registered with the running runtime, with
@@ -199,8 +199,7 @@ impl<S: Source> Registration<S> {
     #[inline]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         context::with_core("Registration", |core| {
-            let me = core.current_unparker();
-            if self.reactor.ready_or_arm(self.waiters(), dir, me) {
+            if self.reactor.is_ready(self.waiters(), dir) {
                 // Only a wait that does not park counts against the budget: a
                 // park ends the task's run anyway (and its resume refills it).
                 if core.budget_exhausted() {
@@ -208,7 +207,7 @@ impl<S: Source> Registration<S> {
                 }
                 return Ok(());
             }
-            self.park_armed(core, dir, deadline, me)
+            self.park_queued(core, dir, deadline, false)
         })?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
@@ -317,67 +316,55 @@ impl<S: Source> Registration<S> {
     /// task was woken and found nothing, so it keeps its place).
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
         context::with_core("Registration", |core| {
-            let me = core.current_unparker();
-            if again {
-                self.reactor.arm_first(self.waiters(), dir, me);
-            } else {
-                self.reactor.arm(self.waiters(), dir, me);
-            }
-            self.park_armed(core, dir, deadline, me)
+            self.park_queued(core, dir, deadline, again)
         })
     }
 
-    /// The park of `wait`, for `me` already queued on `dir`.
+    /// Parks the running task until readiness in `dir` (or `deadline`),
+    /// queued on `dir` for the park's length: behind the green threads
+    /// already waiting there, or ahead of them when `again`.
+    ///
+    /// The park is prepared before the task is queued, so a cancellation
+    /// or an elapsed `timeout` scope that unwinds there leaves nothing
+    /// behind; once queued, every way out of the park (a timeout, an
+    /// interrupt, an unwind) leaves the queue first, handing on a
+    /// readiness that had already picked this task.
     #[inline]
-    fn park_armed(
+    fn park_queued(
         &self,
         core: &Core,
         dir: Direction,
         deadline: Option<Instant>,
-        me: Unparker,
+        again: bool,
     ) -> io::Result<()> {
-        /// Leaves the queue if the park unwinds (the task was cancelled);
-        /// if readiness had already picked this task, hands it on.
-        struct Queued<'a> {
-            reactor: &'a Reactor,
-            waiters: &'a Waiters,
-            dir: Direction,
-            me: Unparker,
-        }
-        impl Drop for Queued<'_> {
-            fn drop(&mut self) {
-                self.reactor.leave(self.waiters, self.dir, self.me);
-            }
-        }
-        let queued = Queued {
-            reactor: &self.reactor,
-            waiters: self.waiters(),
-            dir,
-            me,
-        };
         let reason = match dir {
             Direction::Read => Reason::Readable,
             Direction::Write => Reason::Writable,
         };
-        let wake = park::park_in(core, reason, deadline);
-        std::mem::forget(queued);
-        match wake {
-            Wake::Unparked => Ok(()),
-            Wake::TimedOut => {
+        let parking = match core.before_park(reason, deadline) {
+            Ok(parking) => parking,
+            // Never queued: nothing to leave.
+            Err(wake) => return Err(wait_error(wake)),
+        };
+        let me = parking.unparker();
+        let waiters = self.waiters();
+        if again {
+            self.reactor.arm_first(waiters, dir, me);
+        } else {
+            self.reactor.arm(waiters, dir, me);
+        }
+        parking.suspend();
+        match core.finish_park(parking) {
+            Ok(Wake::Unparked) => Ok(()),
+            Ok(wake) => {
                 // Readiness may have picked this task in the same turn the
                 // deadline passed: then the next waiter gets it.
-                self.reactor.leave(self.waiters(), dir, me);
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "timed out waiting for the socket",
-                ))
+                self.reactor.leave(waiters, dir, me);
+                Err(wait_error(wake))
             }
-            Wake::Interrupted => {
-                self.reactor.leave(self.waiters(), dir, me);
-                Err(io::Error::new(
-                    io::ErrorKind::Interrupted,
-                    "the wait was interrupted (JoinHandle::interrupt)",
-                ))
+            Err(unwind) => {
+                self.reactor.leave(waiters, dir, me);
+                unwind.resume()
             }
         }
     }
@@ -393,6 +380,18 @@ impl<S: Source> Registration<S> {
     /// no longer there: a read readiness event took it.
     pub(crate) fn disarm_read(&self, waiter: Unparker) -> bool {
         self.reactor.disarm(self.waiters(), Direction::Read, waiter)
+    }
+}
+
+/// The error of a socket wait that ended with `wake` (not `Unparked`).
+#[cold]
+fn wait_error(wake: Wake) -> io::Error {
+    match wake {
+        Wake::Interrupted => io::Error::new(
+            io::ErrorKind::Interrupted,
+            "the wait was interrupted (JoinHandle::interrupt)",
+        ),
+        _ => io::Error::new(io::ErrorKind::TimedOut, "timed out waiting for the socket"),
     }
 }
 

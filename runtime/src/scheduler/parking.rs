@@ -28,7 +28,7 @@ impl Core {
     ) -> Result<Parking<'_>, Wake> {
         // Looked up once for both halves of the park: it stays put.
         let hot = self.current_hot();
-        unwind_if_cancelled(self, hot);
+        unwind_if_cancelled(hot);
         let now = self.now_ns.get();
         // A local's address: this runs on the task's own stack, in the
         // frame that is about to switch away.
@@ -57,7 +57,7 @@ impl Core {
         }
         self.watch.counters.parks[park_slot(reason)].bump();
         if let Some(deadline) = deadline {
-            let me = Unparker::new(self.current_id(), hot.seq.get());
+            let me = Unparker::new(hot.id, hot.seq.get());
             let key = self.timers.borrow_mut().insert(deadline, me);
             hot.timer.set(Some(key));
             hot.scope_armed.set(scope_armed);
@@ -76,6 +76,19 @@ impl Core {
     /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
     #[inline]
     pub(crate) fn after_park(&self, parking: Parking<'_>) -> Wake {
+        match self.finish_park(parking) {
+            Ok(wake) => wake,
+            Err(unwind) => unwind.resume(),
+        }
+    }
+
+    /// [`after_park`](Self::after_park) that does not unwind yet: when
+    /// the task must (cancelled, or its `weft::timeout` scope elapsed), it
+    /// says so, and the caller undoes what it set up for the park first
+    /// (no drop guard to build on every park), then calls
+    /// [`Unwind::resume`].
+    #[inline]
+    pub(crate) fn finish_park(&self, parking: Parking<'_>) -> Result<Wake, Unwind> {
         // `unpark` ended the park: it retired the deadline timer (or the
         // heap fired it), moved `seq` on and said how in `wake`.
         let Parking(hot) = parking;
@@ -88,13 +101,13 @@ impl Core {
         } else {
             None
         };
-        unwind_if_cancelled(self, hot);
-        if let Some(scope_id) = elapsed {
-            if !std::thread::panicking() {
-                elapse(scope_id);
-            }
+        if hot.cancelled.get() && throws_cancel(hot) {
+            return Err(Unwind::Cancelled);
         }
-        wake
+        match elapsed {
+            Some(scope_id) if !std::thread::panicking() => Err(Unwind::Elapsed(scope_id)),
+            _ => Ok(wake),
+        }
     }
 
     /// `yield_now`: suspends the running task, which the loop queues at
@@ -104,7 +117,7 @@ impl Core {
     pub(crate) fn yield_current(&self) {
         let hot = self.current_hot();
         hot.suspend();
-        unwind_if_cancelled(self, hot);
+        unwind_if_cancelled(hot);
     }
 
     /// Interrupts task `id`: ends its park with `Wake::Interrupted`, or
@@ -135,18 +148,6 @@ impl Core {
     /// Swaps the running task's `timeout` scope.
     pub(crate) fn swap_scope(&self, scope: Option<(Instant, u64)>) -> Option<(Instant, u64)> {
         self.current_hot().scope.replace(scope)
-    }
-
-    #[cold]
-    fn unwind_cancelled(&self, hot: &Hot) {
-        let throw = hot.cancelled.get() && !(hot.unwinding.get() && std::thread::panicking());
-        if throw {
-            hot.unwinding.set(true);
-        }
-        if throw {
-            tracing::debug!("unwinding cancelled task");
-            panic::resume_unwind(Box::new(CancelUnwind));
-        }
     }
 
     // ---- waking -------------------------------------------------------------
@@ -270,14 +271,56 @@ impl Parking<'_> {
     pub(crate) fn suspend(&self) {
         self.0.suspend();
     }
+
+    /// The unparker that ends this park.
+    #[inline(always)]
+    pub(crate) fn unparker(&self) -> Unparker {
+        Unparker::new(self.0.id, self.0.seq.get())
+    }
+}
+
+/// Why a park ends in an unwind rather than a [`Wake`]
+/// (see [`Core::finish_park`]).
+#[derive(Debug)]
+pub(crate) enum Unwind {
+    /// The task was cancelled.
+    Cancelled,
+    /// The `weft::timeout` scope with this id elapsed.
+    Elapsed(u64),
+}
+
+impl Unwind {
+    /// Unwinds the running task.
+    #[cold]
+    pub(crate) fn resume(self) -> ! {
+        match self {
+            Unwind::Cancelled => {
+                tracing::debug!("unwinding cancelled task");
+                panic::resume_unwind(Box::new(CancelUnwind))
+            }
+            Unwind::Elapsed(scope_id) => elapse(scope_id),
+        }
+    }
 }
 
 /// Unwinds the running task, whose hot fields are `hot`, if it was cancelled.
 #[inline(always)]
-fn unwind_if_cancelled(core: &Core, hot: &Hot) {
-    if hot.cancelled.get() {
-        core.unwind_cancelled(hot);
+fn unwind_if_cancelled(hot: &Hot) {
+    if hot.cancelled.get() && throws_cancel(hot) {
+        Unwind::Cancelled.resume();
     }
+}
+
+/// Whether the cancelled task with hot fields `hot` unwinds now (and marks
+/// it unwinding): not when it parks in a destructor while it unwinds
+/// already, which a second unwind would turn into an abort.
+#[cold]
+fn throws_cancel(hot: &Hot) -> bool {
+    let throw = !(hot.unwinding.get() && std::thread::panicking());
+    if throw {
+        hot.unwinding.set(true);
+    }
+    throw
 }
 
 /// Ends the park of the task with hot fields `hot` with `wake`: its
