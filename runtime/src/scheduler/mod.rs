@@ -96,6 +96,10 @@ pub(crate) struct Core {
     epoch: std::time::Instant,
     /// Turns taken, to refresh `now` now and then on turns that poll nothing.
     turns: Cell<u32>,
+    /// Whether tracing's maximum level lets `TRACE` events through, read
+    /// once per turn: the park and wake events, on every round trip, check
+    /// this instead of tracing's global.
+    trace: Cell<bool>,
 }
 
 impl Core {
@@ -130,6 +134,7 @@ impl Core {
             now_ns: Cell::new(0),
             epoch,
             turns: Cell::new(0),
+            trace: Cell::new(trace_wanted()),
             _watchdog: watchdog,
             watch,
         })
@@ -391,6 +396,12 @@ impl Core {
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
+}
+
+/// Whether any subscriber may want `TRACE` events.
+#[inline]
+fn trace_wanted() -> bool {
+    tracing::level_filters::LevelFilter::current() == tracing::level_filters::LevelFilter::TRACE
 }
 
 /// A task just spawned: what its `JoinHandle` is made of.

@@ -65,7 +65,9 @@ impl Core {
         if reason.is_external() {
             self.external.set(self.external.get() + 1);
         }
-        tracing::trace!(%reason, "park");
+        if self.trace.get() {
+            tracing::trace!(%reason, "park");
+        }
         Ok(Parking(hot))
     }
 
@@ -228,7 +230,9 @@ impl Core {
         if wake == Wake::Unparked {
             self.watch.counters.wakes.bump();
         }
-        tracing::trace!(task = id.serial(), ?wake, "wake");
+        if self.trace.get() {
+            tracing::trace!(task = id.serial(), ?wake, "wake");
+        }
     }
 
     pub(crate) fn is_parked(&self, u: Unparker) -> bool {

@@ -249,6 +249,7 @@ impl Core {
             PollWait::Deadlock => return Err(RunError::Deadlock(self.deadlock_report())),
         };
         let timers = !self.timers.borrow().is_empty();
+        self.trace.set(super::trace_wanted());
         let turns = self.turns.get().wrapping_add(1);
         self.turns.set(turns);
         if let Some(timeout) = timeout {
