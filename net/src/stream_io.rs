@@ -12,14 +12,14 @@ use mio::event::Source;
 use weft_runtime::io::{recv, send};
 use weft_runtime::Registration;
 
-use crate::timeouts::{std_kind, Timeouts};
+use crate::timeouts::{std_kind, SocketTimeouts};
 
 /// Reads into `buf`, parking until bytes arrive or the read deadline passes
 /// (then `WouldBlock`, as std).
 #[inline]
 pub(crate) fn read<S: Source + AsFd + AsRawFd>(
     io: &Registration<S>,
-    timeouts: &Timeouts,
+    timeouts: &SocketTimeouts,
     buf: &mut [u8],
 ) -> io::Result<usize> {
     let n = std_kind(io.read_with_deadline(timeouts.read_deadline(), |s| recv(s, buf)))?;
@@ -32,7 +32,7 @@ pub(crate) fn read<S: Source + AsFd + AsRawFd>(
 #[inline]
 pub(crate) fn write<S: Source + AsFd + AsRawFd>(
     io: &Registration<S>,
-    timeouts: &Timeouts,
+    timeouts: &SocketTimeouts,
     buf: &[u8],
 ) -> io::Result<usize> {
     let n = std_kind(io.write_with_deadline(timeouts.write_deadline(), |s| send(s, buf)))?;

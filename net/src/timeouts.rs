@@ -56,18 +56,6 @@ impl Timeouts {
     pub(crate) fn write(&self) -> Option<Duration> {
         self.write.get()
     }
-
-    /// The deadline for a read starting now.
-    #[inline]
-    pub(crate) fn read_deadline(&self) -> Option<Instant> {
-        deadline(self.read.get())
-    }
-
-    /// The deadline for a write starting now.
-    #[inline]
-    pub(crate) fn write_deadline(&self) -> Option<Instant> {
-        deadline(self.write.get())
-    }
 }
 
 /// A socket's timeouts as each of its handles holds them: in the handle
@@ -105,6 +93,28 @@ impl SocketTimeouts {
             own: Timeouts::default(),
             shared: OnceCell::from(shared.clone()),
         }
+    }
+}
+
+impl SocketTimeouts {
+    /// The deadline for a read starting now. A socket that was never
+    /// cloned and has no read timeout (most of them) is told by one look
+    /// at its own record, before any choice between own and shared.
+    #[inline]
+    pub(crate) fn read_deadline(&self) -> Option<Instant> {
+        if self.own.read.get().is_none() && self.shared.get().is_none() {
+            return None;
+        }
+        deadline(self.read())
+    }
+
+    /// The deadline for a write starting now (see `read_deadline`).
+    #[inline]
+    pub(crate) fn write_deadline(&self) -> Option<Instant> {
+        if self.own.write.get().is_none() && self.shared.get().is_none() {
+            return None;
+        }
+        deadline(self.write())
     }
 }
 
