@@ -272,22 +272,29 @@ impl Core {
             }
             // Nothing was ready before the poll: the tasks it wakes run as
             // they are woken, in that order, as the queue would have run them.
-            let direct = self.ready.is_empty();
-            // Run at once, the next event's task gets its lines asked for
-            // while this one runs; queued, it runs too late for that. With
-            // few tasks their lines are still cached: no hints.
-            let prefetch = direct && self.live.get() >= PREFETCH_FROM_TASKS;
-            let remote_woken = self.reactor.dispatch(
-                |u| {
-                    counters.events.bump();
-                    if direct {
+            // (Two dispatches, not one with the choice made per event.)
+            let remote_woken = if self.ready.is_empty() {
+                // Run at once, the next event's task gets its lines asked
+                // for while this one runs; queued, it runs too late for
+                // that. With few tasks their lines are still cached: no
+                // hints.
+                let prefetch = self.live.get() >= PREFETCH_FROM_TASKS;
+                self.reactor.dispatch(
+                    |u| {
+                        counters.events.bump();
                         self.unpark_and_run(u)
-                    } else {
+                    },
+                    prefetch.then_some(|u: Unparker| self.prefetch_task(u.task())),
+                )
+            } else {
+                self.reactor.dispatch(
+                    |u| {
+                        counters.events.bump();
                         self.unpark(u, Wake::Unparked)
-                    }
-                },
-                prefetch.then_some(|u: Unparker| self.prefetch_task(u.task())),
-            );
+                    },
+                    None::<fn(Unparker)>,
+                )
+            };
             if remote_woken {
                 self.serve_remote();
             }
