@@ -137,6 +137,12 @@ impl Fiber {
         unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).hot)) }
     }
 
+    /// A handle on this task's head for the ready queue.
+    #[inline(always)]
+    pub(crate) fn queued(&self) -> Queued {
+        Queued(self.0)
+    }
+
     /// The task's hot fields.
     #[inline(always)]
     pub(crate) fn hot(&self) -> &Hot {
@@ -192,6 +198,46 @@ impl Fiber {
             ptr::drop_in_place(ptr::addr_of_mut!((*head).cold));
             (ptr::addr_of!((*head).co).read().into_stack(), size)
         }
+    }
+}
+
+/// A live task's head, not owned: what the ready queue holds, so the loop
+/// resumes a queued task (its hot fields, its coroutine, its id in them)
+/// with no table lookup.
+///
+/// Nothing here checks that the task is still alive: the scheduler keeps
+/// that true for every handle in its ready queue (see `ReadyQueue`), and
+/// the accessors that read through the handle are `unsafe` for that reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Queued(NonNull<Head>);
+
+impl Queued {
+    /// What the ready ring's empty slots hold; never resumed.
+    pub(crate) const EMPTY: Queued = Queued(NonNull::dangling());
+
+    /// The task's hot fields.
+    ///
+    /// # Safety
+    ///
+    /// The task must be alive: its `Fiber` neither taken apart nor dropped,
+    /// for as long as the reference is used.
+    #[inline(always)]
+    pub(crate) unsafe fn hot<'a>(self) -> &'a Hot {
+        // SAFETY: the caller vouches that the head is live; the hot fields
+        // are `Cell`s, only ever shared (see `Fiber::hot`).
+        unsafe { &*ptr::addr_of!((*self.0.as_ptr()).hot) }
+    }
+
+    /// The address of the task's coroutine, for `Fiber::resume`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`hot`](Self::hot).
+    #[inline(always)]
+    pub(crate) unsafe fn coroutine(self) -> NonNull<Coro> {
+        // SAFETY: the caller vouches that the head is live, so the field's
+        // address is inside it and not null.
+        unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).co)) }
     }
 }
 

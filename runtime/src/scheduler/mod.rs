@@ -30,7 +30,7 @@ use std::sync::Arc;
 use slab::Slab;
 
 use crate::bridge::BlockingPool;
-use crate::fiber::{Cold, Fiber};
+use crate::fiber::{Cold, Fiber, Queued};
 use crate::handle::{Remote, Request};
 use crate::io::Reactor;
 use crate::local::Locals;
@@ -53,8 +53,8 @@ use task_entry::{State, TaskEntry};
 pub(crate) struct Core {
     pub(crate) config: Config,
     tasks: RefCell<Slab<TaskEntry>>,
-    /// The ready FIFO (rules 2–4).
-    ready: ReadyQueue,
+    /// The ready FIFO (rules 2–4), of live tasks' heads.
+    ready: ReadyQueue<Queued>,
     timers: RefCell<TimerHeap>,
     stacks: RefCell<StackPool>,
     pub(crate) reactor: Rc<Reactor>,
@@ -116,7 +116,7 @@ impl Core {
         Ok(Core {
             config,
             tasks: RefCell::new(Slab::new()),
-            ready: ReadyQueue::new(),
+            ready: ReadyQueue::new(Queued::EMPTY),
             timers: RefCell::new(TimerHeap::default()),
             stacks: RefCell::new(StackPool::new(watch.clone())),
             reactor,
@@ -205,14 +205,20 @@ impl Core {
         let mut tasks = self.tasks.borrow_mut();
         let vacant = tasks.vacant_entry();
         let index = vacant.key();
-        let hot = Hot::new(TaskId::from_parts(index as u32, serial), self.now_ns.get());
+        let span = (!span.is_disabled()).then(|| Box::new(span));
+        let hot = Hot::new(
+            TaskId::from_parts(index as u32, serial),
+            span.is_some(),
+            self.now_ns.get(),
+        );
         let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
+        let queued = fiber.queued();
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
         vacant.insert(TaskEntry {
             fiber,
             park_sp: 0,
-            span: (!span.is_disabled()).then(|| Box::new(span)),
+            span,
             serial,
             daemon: builder.daemon,
         });
@@ -222,7 +228,7 @@ impl Core {
             .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
-        self.ready.push_back(id);
+        self.ready.push_back(queued);
         if !builder.daemon {
             self.live.set(self.live.get() + 1);
         }

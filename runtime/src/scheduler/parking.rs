@@ -6,7 +6,6 @@
 use std::panic;
 use std::time::Instant;
 
-use super::run_loop::Resume;
 use super::{Core, Hot, State};
 use crate::park::{Reason, Unparker, Wake};
 use crate::task::{CancelUnwind, TaskId};
@@ -165,15 +164,15 @@ impl Core {
                 State::Parked(reason) if hot.seq.get() == u.seq() => {
                     hot.state.set(State::Ready);
                     t.park_sp = hot.park_sp.get();
-                    Some((reason, end_park(hot, wake)))
+                    Some((reason, end_park(hot, wake), t.fiber.queued()))
                 }
                 _ => None,
             }
         });
         match woke.flatten() {
-            Some((reason, timer)) => {
+            Some((reason, timer, task)) => {
                 self.retire_park(id, reason, timer, wake);
-                self.ready.push_back(id);
+                self.ready.push_back(task);
                 true
             }
             None => false,
@@ -197,15 +196,15 @@ impl Core {
                     hot.state.set(State::Running);
                     t.park_sp = hot.park_sp.get();
                     let timer = end_park(hot, Wake::Unparked);
-                    Some((reason, timer, Resume::of(t)))
+                    Some((reason, timer, t.fiber.queued()))
                 }
                 _ => None,
             }
         });
         match woke.flatten() {
-            Some((reason, timer, resume)) => {
+            Some((reason, timer, task)) => {
                 self.retire_park(id, reason, timer, Wake::Unparked);
-                self.resume_task(id, resume);
+                self.resume_task(task);
                 true
             }
             None => false,

@@ -1,6 +1,16 @@
 //! The ready FIFO (rules 2–4): the tasks to resume, oldest first.
 //!
-//! A ring of task ids whose capacity is a power of two, so the loop's push
+//! The loop's queue holds each ready task's head (`fiber::Queued`), not its
+//! id, so resuming a queued task needs no table lookup: its hot fields say
+//! its id and state, and its coroutine lies next to them. Those handles
+//! are only valid while their tasks live, and they do for as long as they
+//! are queued: a task is queued when it is spawned, woken from a park or
+//! yields, at most once (its state says which: `Ready`, or `Running` after
+//! a yield), and it leaves the task table only when it ends, which it does
+//! while it runs, after it was taken off the queue; shutdown empties the
+//! queue before it drops the tasks that would not end.
+//!
+//! A ring whose capacity is a power of two, so the loop's push
 //! and pop are an index, a mask and a store (`VecDeque`'s wrap-around
 //! arithmetic cost about 14 instructions each way, twice per `yield_now`).
 //! It only grows: a loop that once had 10,000 tasks ready keeps the room.
@@ -17,25 +27,23 @@
 
 use std::cell::UnsafeCell;
 
-use crate::task::TaskId;
-
-/// What the slots of an empty ring hold; never read as a task.
-const EMPTY: TaskId = TaskId::from_parts(u32::MAX, 0);
-
-pub(super) struct ReadyQueue {
-    ring: UnsafeCell<Ring>,
+/// A FIFO of `T`s (the scheduler's: `fiber::Queued`).
+pub(super) struct ReadyQueue<T> {
+    ring: UnsafeCell<Ring<T>>,
 }
 
-impl ReadyQueue {
-    pub(super) fn new() -> ReadyQueue {
+impl<T: Copy> ReadyQueue<T> {
+    /// An empty queue; `empty` fills the slots that hold nothing (it is
+    /// never popped).
+    pub(super) fn new(empty: T) -> ReadyQueue<T> {
         ReadyQueue {
-            ring: UnsafeCell::new(Ring::new()),
+            ring: UnsafeCell::new(Ring::new(empty)),
         }
     }
 
     /// Runs `f` on the ring.
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut Ring) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Ring<T>) -> R) -> R {
         // SAFETY: see the module's text: `ReadyQueue` is `!Sync`, and `f` is
         // one of the `Ring` methods below, which neither reach this queue
         // again nor keep the reference, so it is the only one while it lives.
@@ -52,15 +60,15 @@ impl ReadyQueue {
         self.with(|r| r.len == 0)
     }
 
-    /// Queues `id` at the tail.
+    /// Queues `task` at the tail.
     #[inline]
-    pub(super) fn push_back(&self, id: TaskId) {
-        self.with(|r| r.push_back(id));
+    pub(super) fn push_back(&self, task: T) {
+        self.with(|r| r.push_back(task));
     }
 
     /// Takes the oldest task.
     #[inline]
-    pub(super) fn pop_front(&self) -> Option<TaskId> {
+    pub(super) fn pop_front(&self) -> Option<T> {
         self.with(Ring::pop_front)
     }
 
@@ -72,53 +80,56 @@ impl ReadyQueue {
     }
 }
 
-struct Ring {
+struct Ring<T> {
     /// `slots.len()` is a power of two.
-    slots: Box<[TaskId]>,
+    slots: Box<[T]>,
     /// Where the oldest task sits.
     head: usize,
     len: usize,
+    /// What slots that hold no task are filled with.
+    empty: T,
 }
 
-impl Ring {
-    fn new() -> Ring {
+impl<T: Copy> Ring<T> {
+    fn new(empty: T) -> Ring<T> {
         Ring {
-            slots: vec![EMPTY; 64].into_boxed_slice(),
+            slots: vec![empty; 64].into_boxed_slice(),
             head: 0,
             len: 0,
+            empty,
         }
     }
 
     #[inline]
-    fn push_back(&mut self, id: TaskId) {
+    fn push_back(&mut self, task: T) {
         if self.len == self.slots.len() {
             self.grow();
         }
         let at = (self.head + self.len) & (self.slots.len() - 1);
         // SAFETY: `slots.len()` is a power of two (64, doubled by `grow`),
         // so masking with `len - 1` gives an index below `len`.
-        *unsafe { self.slots.get_unchecked_mut(at) } = id;
+        *unsafe { self.slots.get_unchecked_mut(at) } = task;
         self.len += 1;
     }
 
     #[inline]
-    fn pop_front(&mut self) -> Option<TaskId> {
+    fn pop_front(&mut self) -> Option<T> {
         if self.len == 0 {
             return None;
         }
         // SAFETY: `head` is always masked with `slots.len() - 1` (and reset
         // to 0 by `grow`), a power of two less one: it is below `len`.
-        let id = *unsafe { self.slots.get_unchecked(self.head) };
+        let task = *unsafe { self.slots.get_unchecked(self.head) };
         self.head = (self.head + 1) & (self.slots.len() - 1);
         self.len -= 1;
-        Some(id)
+        Some(task)
     }
 
     /// Doubles the ring, the oldest task first in the new one.
     #[cold]
     fn grow(&mut self) {
         let old = self.slots.len();
-        let mut slots = vec![EMPTY; old * 2].into_boxed_slice();
+        let mut slots = vec![self.empty; old * 2].into_boxed_slice();
         for (i, slot) in slots.iter_mut().take(self.len).enumerate() {
             *slot = self.slots[(self.head + i) & (old - 1)];
         }
@@ -130,10 +141,11 @@ impl Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::TaskId;
 
     #[test]
     fn fifo_across_wrap_and_growth() {
-        let q = ReadyQueue::new();
+        let q = ReadyQueue::new(TaskId::from_parts(u32::MAX, 0));
         let id = |i: u32| TaskId::from_parts(i, i + 1);
         let mut next_in = 0;
         let mut next_out = 0;

@@ -5,33 +5,12 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
-use super::{Core, Hot, State, TaskEntry};
-use crate::fiber::Fiber;
+use super::{Core, State};
+use crate::fiber::{Fiber, Queued};
 use crate::handle::Request;
 use crate::park::{Unparker, Wake};
 use crate::runtime::RunError;
 use crate::task::{Builder, TaskId};
-
-/// What the loop copies out of a task's record to resume it, so no borrow
-/// of the table is held across the switch.
-pub(super) struct Resume {
-    fiber: std::ptr::NonNull<crate::fiber::Coro>,
-    /// Its hot fields, for `Core::current_hot`.
-    hot: std::ptr::NonNull<Hot>,
-    /// Whether its span is enabled (a subscriber wants its events).
-    traced: bool,
-}
-
-impl Resume {
-    #[inline(always)]
-    pub(super) fn of(t: &TaskEntry) -> Resume {
-        Resume {
-            fiber: t.fiber.as_ptr(),
-            hot: t.fiber.hot_ptr(),
-            traced: t.span.is_some(),
-        }
-    }
-}
 
 /// Switches into `fiber` until the task's next suspension point, with the
 /// stack overflow trap armed for it.
@@ -72,28 +51,30 @@ enum PollWait {
 impl Core {
     // ---- the loop -------------------------------------------------------------
 
-    /// Resumes one ready task until its next suspension point.
+    /// Resumes one task taken off the ready queue until its next
+    /// suspension point.
     ///
     /// Always inlined into its two callers (the loop, shutdown): the switch
     /// clobbers every callee-saved register, which a frame of its own would
     /// save and restore on every resume.
     #[inline(always)]
-    pub(super) fn run_task(&self, id: TaskId) {
-        let Some(resume) = self.with_entry(id, |t| {
-            t.hot().state.set(State::Running);
-            Resume::of(t)
-        }) else {
-            return;
-        };
-        self.resume_task(id, resume);
+    pub(super) fn run_queued(&self, task: Queued) {
+        // SAFETY: a queued task is alive until it runs (see `ready.rs`), and
+        // it runs only now, after it left the queue.
+        unsafe { task.hot() }.state.set(State::Running);
+        self.resume_task(task);
     }
 
-    /// Resumes task `id`, already marked `Running`, with what its record
-    /// said (see `run_task`; inlined for the same reason).
+    /// Resumes `task`, alive and already marked `Running` (see
+    /// `run_queued`; inlined for the same reason).
     #[inline(always)]
-    pub(super) fn resume_task(&self, id: TaskId, resume: Resume) {
-        let Resume { fiber, hot, traced } = resume;
-        self.current_hot.set(hot.as_ptr());
+    pub(super) fn resume_task(&self, task: Queued) {
+        // SAFETY: the callers hand in a live task (one just taken off the
+        // ready queue, or looked up in the table); it stays alive until it
+        // ends, which `finish` sees to below, after the last use of `hot`.
+        let hot = unsafe { task.hot() };
+        let id = hot.id;
+        self.current_hot.set(hot);
         self.budget.set(self.config.fairness);
         let resumes = &self.watch.counters.resumes;
         let n = resumes.get().wrapping_add(1);
@@ -101,8 +82,10 @@ impl Core {
         if self.stall_watch {
             self.watch.resuming(n as u32, id.serial());
         }
+        // SAFETY: as above.
+        let fiber = unsafe { task.coroutine() };
         // With no subscriber the span is disabled: no clone, no enter/exit.
-        let result = if traced {
+        let result = if hot.traced {
             self.switch_traced(id, fiber)
         } else {
             switch(fiber)
@@ -112,10 +95,7 @@ impl Core {
             // It suspended in `yield_now`, which leaves it `Running`: to the
             // ready tail (rule 3). For a task that is not the current one,
             // `Running` means queued after a yield: no lookup to say so.
-            // SAFETY: the task suspended, so its head is where it was.
-            CoroutineResult::Yield(()) if unsafe { hot.as_ref() }.is_running() => {
-                self.ready.push_back(id);
-            }
+            CoroutineResult::Yield(()) if hot.is_running() => self.ready.push_back(task),
             // A park marked it `Parked`: nothing to do.
             CoroutineResult::Yield(()) => {}
             CoroutineResult::Return(()) if crate::trap::take_overflow() => {
@@ -203,10 +183,10 @@ impl Core {
             let batch = self.ready.len();
             self.watch.counters.ready_max.raise(batch as u64);
             for _ in 0..batch {
-                let Some(id) = self.ready.pop_front() else {
+                let Some(task) = self.ready.pop_front() else {
                     break;
                 };
-                self.run_task(id);
+                self.run_queued(task);
             }
             // Jobs other threads queued (before `run`, or while the last
             // task was finishing) are tasks too: spawn them before giving up.

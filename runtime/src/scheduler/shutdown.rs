@@ -72,10 +72,12 @@ impl Core {
             for &id in &ids {
                 self.cancel(id);
             }
-            while let Some(id) = self.ready.pop_front() {
-                self.run_task(id);
+            while let Some(task) = self.ready.pop_front() {
+                self.run_queued(task);
             }
         }
+        // Emptied before the tasks are dropped: the queue holds their heads.
+        self.ready.clear();
         let leftover: Vec<TaskEntry> = self.tasks.borrow_mut().drain().collect();
         for entry in leftover {
             tracing::warn!(
@@ -84,7 +86,6 @@ impl Core {
             );
             drop(entry);
         }
-        self.ready.clear();
         self.live.set(0);
         self.external.set(0);
     }

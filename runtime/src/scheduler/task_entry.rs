@@ -61,6 +61,9 @@ pub(crate) struct Hot {
     /// Whether the current park's timer is the scope's deadline (so a
     /// timeout of the park is the scope elapsing).
     pub(super) scope_armed: Cell<bool>,
+    /// Whether the task's span is enabled (a subscriber wants its events;
+    /// see [`TaskEntry::span`]): fixed at spawn, read on every resume.
+    pub(super) traced: bool,
     /// Set once a cancellation unwind was thrown in this task. Together with
     /// `std::thread::panicking()` it tells "a destructor of this task parks
     /// while the task unwinds" (do not throw again: that would abort) from
@@ -75,7 +78,7 @@ pub(crate) struct Hot {
 
 impl Hot {
     /// Task `id`'s, new: ready, never parked, spawned at `now_ns`.
-    pub(super) fn new(id: TaskId, now_ns: u64) -> Hot {
+    pub(super) fn new(id: TaskId, traced: bool, now_ns: u64) -> Hot {
         Hot {
             state: Cell::new(State::Ready),
             id,
@@ -89,6 +92,7 @@ impl Hot {
             interrupt_pending: Cell::new(false),
             scope_armed: Cell::new(false),
             unwinding: Cell::new(false),
+            traced,
             scope: Cell::new(None),
         }
     }
