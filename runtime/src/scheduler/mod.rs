@@ -109,6 +109,7 @@ impl Core {
         let blocking = BlockingPool::new(config.max_blocking_threads);
         let watch = Watch::new();
         let epoch = std::time::Instant::now();
+        let stacks = StackPool::new(watch.clone(), config.stack_size);
         let watchdog = match config.stall_threshold {
             Some(threshold) => Some(Watchdog::start(watch.clone(), threshold)?),
             None => None,
@@ -118,7 +119,7 @@ impl Core {
             tasks: RefCell::new(Slab::new()),
             ready: ReadyQueue::new(),
             timers: RefCell::new(TimerHeap::default()),
-            stacks: RefCell::new(StackPool::new(watch.clone())),
+            stacks: RefCell::new(stacks),
             reactor,
             remote,
             remote_batch: RefCell::new(VecDeque::new()),
