@@ -53,6 +53,9 @@ pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(CACHE_LI
 const CACHE_LINE: usize = 64;
 const _: () = assert!(CACHE_LINE % STACK_ALIGNMENT == 0);
 
+// `cold_of` finds the head from its hot fields.
+const _: () = assert!(std::mem::offset_of!(Head, hot) == 0);
+
 // `into_stack` takes a head apart without dropping its hot fields.
 const _: () = assert!(!std::mem::needs_drop::<Hot>());
 
@@ -144,6 +147,28 @@ impl Fiber {
         // all `Cell`s, reached only through shared references (this one and
         // the running task's, see `Core::current_hot`), never `&mut`.
         unsafe { self.hot_ptr().as_ref() }
+    }
+
+    /// The cold fields of the task whose hot fields lie at `hot`, without
+    /// its record: they share its head.
+    ///
+    /// # Safety
+    ///
+    /// `hot` must be the `Fiber::hot_ptr` of a live fiber, and no other
+    /// reference to that fiber's cold fields may be live while the result
+    /// is used. The scheduler meets it for the running task: only that task
+    /// reaches its own cold fields while it runs (the loop takes them apart
+    /// only after it ended), each time for the span of one call.
+    #[inline(always)]
+    pub(crate) unsafe fn cold_of(hot: NonNull<Hot>) -> NonNull<Cold> {
+        // SAFETY: `hot` is the first field of a live `Head` (`repr(C)`), so
+        // the head starts where it does and its `cold` field lies inside
+        // the same allocation; taking a field's address creates no
+        // reference.
+        unsafe {
+            let head = hot.cast::<Head>().as_ptr();
+            NonNull::new_unchecked(ptr::addr_of_mut!((*head).cold))
+        }
     }
 
     /// The task's cold fields.

@@ -373,7 +373,13 @@ impl Core {
             task::End::Panicked => c.panicked.bump(),
             task::End::Cancelled => c.cancelled.bump(),
         }
-        self.with_current(|t| std::mem::take(&mut t.cold_mut().locals))
+        // SAFETY: the hot fields are the running task's, in its live head
+        // (see `current_hot`); only this task reaches its cold fields while
+        // it runs, and nothing else borrows them during this one move.
+        unsafe {
+            let cold = Fiber::cold_of(std::ptr::NonNull::from(self.current_hot()));
+            std::mem::take(&mut (*cold.as_ptr()).locals)
+        }
     }
 
     /// `'name' (#id)` or `#id` of the green thread running now, for the
