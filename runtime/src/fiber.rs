@@ -80,6 +80,48 @@ pub(crate) struct Cold {
     pub(crate) stack_size: usize,
 }
 
+impl Cold {
+    /// Drops the cold fields at `this` in the caller's frame for a task
+    /// that ended as most do (no name, no task-locals left, no lock wait:
+    /// only its join slot to let go of), and out of line otherwise.
+    /// `drop_in_place` of the whole would be a call of its own, most of it
+    /// saving and restoring registers around four tests.
+    ///
+    /// # Safety
+    ///
+    /// As for `ptr::drop_in_place`: `this` is valid, and the fields are not
+    /// used after.
+    #[inline(always)]
+    unsafe fn drop_in_place(this: *mut Cold) {
+        // SAFETY: per this function's contract; each field is dropped once.
+        unsafe {
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).outcome));
+            if (*this).name.is_some()
+                || (*this).locals.capacity() != 0
+                || (*this).lock_wait.is_some()
+            {
+                Cold::drop_rest(this);
+            }
+        }
+    }
+
+    /// The rest of `drop_in_place`.
+    ///
+    /// # Safety
+    ///
+    /// As for `drop_in_place`, for all fields but `outcome`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_rest(this: *mut Cold) {
+        // SAFETY: per this function's contract; each field is dropped once.
+        unsafe {
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).name));
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).locals));
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).lock_wait));
+        }
+    }
+}
+
 /// A task's head, owned: the coroutine, the hot and the cold fields, at a
 /// fixed address at the top of the coroutine's own stack.
 ///
@@ -214,7 +256,7 @@ impl Fiber {
         // stays mapped until the caller drops or pools it.
         unsafe {
             let size = (*head).cold.stack_size;
-            ptr::drop_in_place(ptr::addr_of_mut!((*head).cold));
+            Cold::drop_in_place(ptr::addr_of_mut!((*head).cold));
             (ptr::addr_of!((*head).co).read().into_stack(), size)
         }
     }
