@@ -27,6 +27,7 @@ use crate::lock_cycle::LockIdent;
 use crate::scheduler::Hot;
 use crate::stack::Stack;
 use crate::task::Outcome;
+use crate::watch::LabelSlot;
 
 /// The coroutine type every task runs: no input, no yielded value, no result
 /// (the task body publishes its result through the join slot).
@@ -78,6 +79,9 @@ pub(crate) struct Cold {
     pub(crate) lock_wait: Option<Rc<LockIdent>>,
     /// The size class its stack goes back to in the pool.
     pub(crate) stack_size: usize,
+    /// Where its label for the watchdog lies, so its exit clears it without
+    /// finding it again.
+    pub(crate) label: LabelSlot,
 }
 
 impl Cold {

@@ -193,6 +193,16 @@ impl Core {
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
         let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
+        // The slot first: the task's id goes into its hot fields, its label
+        // by the slot's index into its cold ones. Nothing below reaches
+        // back into the core while the table is borrowed.
+        let mut tasks = self.tasks.borrow_mut();
+        let vacant = tasks.vacant_entry();
+        let index = vacant.key();
+        let label = self
+            .watch
+            .labels
+            .publish(index, serial, name.as_ref(), site);
         let cold = Cold {
             outcome: slot.clone().map(|s| s as Rc<dyn task::Outcome>),
             name: name.clone(),
@@ -200,12 +210,8 @@ impl Core {
             locals: Vec::new(),
             lock_wait: None,
             stack_size,
+            label,
         };
-        // The slot first: the task's id goes into its hot fields. Nothing
-        // below reaches back into the core while the table is borrowed.
-        let mut tasks = self.tasks.borrow_mut();
-        let vacant = tasks.vacant_entry();
-        let index = vacant.key();
         let hot = Hot::new(TaskId::from_parts(index as u32, serial), self.now_ns.get());
         let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
         // Built in the call, not in a local first: that saves a copy of the
@@ -218,9 +224,6 @@ impl Core {
             daemon: builder.daemon,
         });
         drop(tasks);
-        self.watch
-            .labels
-            .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.push_back(id);

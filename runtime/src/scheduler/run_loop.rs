@@ -180,7 +180,9 @@ impl Core {
     #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
-        self.watch.labels.retire(id.index());
+        self.watch
+            .labels
+            .retire_at(id.index(), entry.fiber.cold().label);
         tracing::debug!(
             task = entry.serial,
             name = entry.fiber.cold().name.as_deref(),

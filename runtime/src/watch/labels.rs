@@ -104,6 +104,11 @@ impl Slot {
     }
 }
 
+/// Where a live task's label lies, handed out by `publish` for `retire_at`:
+/// the task's exit clears its slot without finding it again.
+#[derive(Clone, Copy)]
+pub(crate) struct LabelSlot(std::ptr::NonNull<Slot>);
+
 /// The label table; only the loop thread calls `publish` and `retire`.
 pub(crate) struct Labels {
     chunks: [OnceLock<Box<[Slot]>>; CHUNKS],
@@ -145,7 +150,7 @@ impl Labels {
         serial: u32,
         name: Option<&Arc<str>>,
         site: &'static Location<'static>,
-    ) {
+    ) -> LabelSlot {
         let slot = self.slot(index);
         let mut word = LIVE | u64::from(serial);
         if let Some(name) = name {
@@ -158,12 +163,30 @@ impl Labels {
         slot.site
             .store(std::ptr::from_ref(site).cast_mut(), Ordering::Relaxed);
         slot.word.store(word, Ordering::Release);
+        LabelSlot(std::ptr::NonNull::from(slot))
     }
 
     /// Clears slab index `index` when its task ended. Loop thread only.
     #[inline]
     pub(crate) fn retire(&self, index: usize) {
-        let slot = self.slot(index);
+        self.retire_slot(index, self.slot(index));
+    }
+
+    /// Clears slab index `index`, whose label lies `at` (from the `publish`
+    /// of the task ending there), when its task ended. Loop thread only.
+    #[inline(always)]
+    pub(crate) fn retire_at(&self, index: usize, at: LabelSlot) {
+        debug_assert!(std::ptr::eq(at.0.as_ptr(), self.slot(index)));
+        // SAFETY: `at` came from `publish` on this table (the caller's
+        // contract, checked in debug builds), and a slot lies in a chunk
+        // that is never moved or freed while the table lives, which it does:
+        // `&self` borrows it.
+        self.retire_slot(index, unsafe { at.0.as_ref() });
+    }
+
+    /// `retire` of `slot`, the slot of `index`.
+    #[inline(always)]
+    fn retire_slot(&self, index: usize, slot: &Slot) {
         let word = slot.word.load(Ordering::Relaxed);
         slot.word.store(0, Ordering::Relaxed);
         if word & NAMED != 0 {
