@@ -1,9 +1,10 @@
 //! Green threads: spawning, identity, joining and cancelling.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -370,7 +371,7 @@ pub(crate) struct JoinSlot<T> {
     /// Gives the slot back to the running core's [`SlotPool`]: made where
     /// `T: 'static` is known (pooled slots are `dyn Any`), called from
     /// `JoinHandle`'s `Drop`, which cannot require it.
-    give_back: fn(&Rc<JoinSlot<T>>),
+    give_back: fn(Rc<JoinSlot<T>>),
 }
 
 impl<T: 'static> JoinSlot<T> {
@@ -380,7 +381,7 @@ impl<T: 'static> JoinSlot<T> {
             done: Cell::new(false),
             waiter: Cell::new(None),
             give_back: |slot| {
-                context::try_with_core(|core| core.join_slots.keep(slot.clone()));
+                context::try_with_core(|core| core.join_slots.keep(slot));
             },
         }
     }
@@ -408,7 +409,10 @@ impl<T> JoinSlot<T> {
 /// and join as the allocation it saves (measured: `BENCHMARKS.md`).
 #[derive(Default)]
 pub(crate) struct SlotPool {
-    spare: RefCell<Vec<Rc<dyn Any>>>,
+    /// The spare slots, each with its type's id: a take compares it with
+    /// its own, a constant, instead of asking the `dyn Any` (an indirect
+    /// call).
+    spare: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
 }
 
 /// Spare slots kept at most; the rest are freed.
@@ -421,11 +425,16 @@ impl SlotPool {
     #[inline(always)]
     pub(crate) fn take<T: 'static>(&self) -> Rc<JoinSlot<T>> {
         let mut spare = self.spare.borrow_mut();
-        if let Some(slot) = spare.pop() {
-            match Rc::downcast::<JoinSlot<T>>(slot) {
-                Ok(slot) => return slot,
-                // Another type's: it stays the most recent spare.
-                Err(slot) => spare.push(slot),
+        // Another type's stays the most recent spare.
+        if let Some((ty, _)) = spare.last() {
+            if *ty == TypeId::of::<JoinSlot<T>>() {
+                let (_, slot) = spare.pop().expect("the last spare was just seen");
+                let slot = Rc::into_raw(slot).cast::<JoinSlot<T>>();
+                // SAFETY: the slot was kept with this id (see `keep`), so it
+                // is an `Rc<JoinSlot<T>>`, given back as it came out of
+                // `into_raw` with its type restored: what `Rc::downcast`
+                // does after the same check.
+                return unsafe { Rc::from_raw(slot) };
             }
         }
         drop(spare);
@@ -434,10 +443,10 @@ impl SlotPool {
 
     /// Keeps `slot`, the last reference to a slot already emptied.
     #[inline(always)]
-    fn keep(&self, slot: Rc<dyn Any>) {
+    fn keep<T: 'static>(&self, slot: Rc<JoinSlot<T>>) {
         let mut spare = self.spare.borrow_mut();
         if spare.len() < SLOT_POOL_LIMIT {
-            spare.push(slot);
+            spare.push((TypeId::of::<JoinSlot<T>>(), slot));
         }
     }
 }
@@ -513,12 +522,18 @@ where
 pub struct JoinHandle<T> {
     id: TaskId,
     name: Option<Arc<str>>,
-    slot: Rc<JoinSlot<T>>,
+    /// Dropped by hand: `Drop` moves it to the pool when it is the last
+    /// reference, without a clone.
+    slot: ManuallyDrop<Rc<JoinSlot<T>>>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(id: TaskId, name: Option<Arc<str>>, slot: Rc<JoinSlot<T>>) -> Self {
-        JoinHandle { id, name, slot }
+        JoinHandle {
+            id,
+            name,
+            slot: ManuallyDrop::new(slot),
+        }
     }
 
     /// The task's id.
@@ -663,7 +678,12 @@ impl<T> Drop for JoinHandle<T> {
             drop(self.slot.result.take());
             self.slot.done.set(false);
             self.slot.waiter.set(None);
-            (self.slot.give_back)(&self.slot);
+            let give_back = self.slot.give_back;
+            // SAFETY: `self.slot` is taken here once, and not used after.
+            give_back(unsafe { ManuallyDrop::take(&mut self.slot) });
+        } else {
+            // SAFETY: as above, on the other branch.
+            unsafe { ManuallyDrop::drop(&mut self.slot) };
         }
     }
 }
