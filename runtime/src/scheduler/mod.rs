@@ -192,7 +192,13 @@ impl Core {
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
-        let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
+        // No span at all unless `DEBUG` may be wanted (one load and
+        // compare): building and testing a disabled one costs more.
+        let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+            task_span(serial, name.as_deref())
+        } else {
+            None
+        };
         // The slot first: the task's id goes into its hot fields, its label
         // by the slot's index into its cold ones. Nothing below reaches
         // back into the core while the table is borrowed.
@@ -219,7 +225,7 @@ impl Core {
         vacant.insert(TaskEntry {
             fiber,
             park_sp: 0,
-            span: (!span.is_disabled()).then(|| Box::new(span)),
+            span,
             serial,
             daemon: builder.daemon,
         });
@@ -406,6 +412,15 @@ impl Core {
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
+}
+
+/// A new task's span, if a subscriber wants it (out of line: only when one
+/// may want `DEBUG` events).
+#[cold]
+#[inline(never)]
+fn task_span(serial: u32, name: Option<&str>) -> Option<Box<tracing::Span>> {
+    let span = tracing::debug_span!("task", id = serial, name = name.unwrap_or(""));
+    (!span.is_disabled()).then(|| Box::new(span))
 }
 
 /// Whether any subscriber may want `TRACE` events.
