@@ -388,6 +388,10 @@ impl<T: 'static> JoinSlot<T> {
 }
 
 impl<T> JoinSlot<T> {
+    /// Publishes the task's outcome and wakes the joiner. Inlined: its one
+    /// hot caller is the task's body, and a frame of its own costs a
+    /// quarter of its instructions.
+    #[inline]
     fn complete(&self, result: Result<T, JoinError>) {
         *self.result.borrow_mut() = Some(result);
         self.done.set(true);
