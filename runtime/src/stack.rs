@@ -153,24 +153,33 @@ impl StackPool {
     }
 
     /// Takes an idle stack of `size` bytes (already validated), or maps one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&mut self, size: usize) -> io::Result<Stack> {
-        let list = if size == self.common_size {
-            &mut self.common
-        } else {
-            match self.free.iter_mut().find(|(s, _)| *s == size) {
-                Some((_, list)) => list,
-                None => return self.map(size),
-            }
-        };
-        match list.pop() {
-            Some(stack) => {
+        if size == self.common_size {
+            if let Some(stack) = self.common.pop() {
                 let idle = self.idle_counter();
                 idle.set(idle.get() - 1);
-                Ok(stack)
+                return Ok(stack);
             }
-            None => self.map(size),
         }
+        self.take_other(size)
+    }
+
+    /// `take` of a stack of a size other than the common one, or when
+    /// none is idle (out of line: a task with a stack size of its own, or
+    /// the pool's growth).
+    #[cold]
+    fn take_other(&mut self, size: usize) -> io::Result<Stack> {
+        if size != self.common_size {
+            if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
+                if let Some(stack) = list.pop() {
+                    let idle = self.idle_counter();
+                    idle.set(idle.get() - 1);
+                    return Ok(stack);
+                }
+            }
+        }
+        self.map(size)
     }
 
     #[cold]
