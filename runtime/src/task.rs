@@ -362,8 +362,9 @@ pub(crate) struct CancelUnwind;
 
 /// Where a task leaves its result for its `JoinHandle`.
 pub(crate) struct JoinSlot<T> {
-    /// The outcome, once the task ended; taken by `join`.
-    result: RefCell<Option<Result<T, JoinError>>>,
+    /// The outcome, once the task ended; taken by `join`. A `Cell`: it is
+    /// only ever moved in or out whole, so it needs no borrow flag.
+    result: Cell<Option<Result<T, JoinError>>>,
     /// Set when the task ended (stays set after `join` took the result).
     done: Cell<bool>,
     /// The green thread parked in `join`, if any.
@@ -377,7 +378,7 @@ pub(crate) struct JoinSlot<T> {
 impl<T: 'static> JoinSlot<T> {
     fn new() -> Self {
         JoinSlot {
-            result: RefCell::new(None),
+            result: Cell::new(None),
             done: Cell::new(false),
             waiter: Cell::new(None),
             give_back: |slot| {
@@ -393,7 +394,7 @@ impl<T> JoinSlot<T> {
     /// quarter of its instructions.
     #[inline]
     fn complete(&self, result: Result<T, JoinError>) {
-        *self.result.borrow_mut() = Some(result);
+        self.result.set(Some(result));
         self.done.set(true);
         if let Some(w) = self.waiter.take() {
             w.unpark();
@@ -594,14 +595,13 @@ impl<T> JoinHandle<T> {
         }
         self.slot
             .result
-            .borrow_mut()
             .take()
             .expect("the task's result was already taken by an earlier join")
     }
 
     /// The outcome if the task has ended, without parking.
     pub(crate) fn join_finished(self) -> Option<Result<T, JoinError>> {
-        self.slot.result.borrow_mut().take()
+        self.slot.result.take()
     }
 
     /// Interrupts the task, like Java's `Thread.interrupt`: the wait it is
