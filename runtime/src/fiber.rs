@@ -41,7 +41,9 @@ struct Head {
     hot: Hot,
     /// The coroutine; it owns the stack this head lies in.
     co: Coro,
-    /// The task's cold fields.
+    /// The task's cold fields. After `co`: a head dropped whole (`Fiber`'s
+    /// `Drop`) drops the coroutine first, and the task's body borrows the
+    /// join slot these fields own (see `task::body`).
     cold: Cold,
 }
 
@@ -68,7 +70,10 @@ const _: () = assert!(align_of::<Head>() <= STACK_ALIGNMENT);
 /// lock reports use; no park, wake or resume reads them.
 pub(crate) struct Cold {
     /// Its join slot, for ending it from the loop when its body cannot
-    /// (a stack overflow); `None` for a detached task.
+    /// (a stack overflow); `None` for a detached task. The task's own
+    /// reference: its body borrows it, so it is dropped only after the
+    /// coroutine (`finish`: after it returned; `Fiber`'s `Drop`: after it
+    /// was unwound).
     pub(crate) outcome: Option<Rc<dyn Outcome>>,
     pub(crate) name: Option<Arc<str>>,
     /// Where it was spawned.

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -477,9 +478,18 @@ impl<T> Outcome for JoinSlot<T> {
 ///
 /// A detached task (`slot` is `None`) publishes nothing: its result is `()`
 /// and a panic was already reported.
-pub(crate) fn body<F, T>(
+///
+/// The slot is borrowed, not owned: the task's cold fields hold its
+/// reference, which saves a count up at spawn and down at the end.
+///
+/// # Safety
+///
+/// `slot` must stay alive while the coroutine running the body does: the
+/// scheduler's task head holds a reference to it in its cold fields, which
+/// it drops only after its coroutine (see `fiber.rs`).
+pub(crate) unsafe fn body<F, T>(
     f: F,
-    slot: Option<Rc<JoinSlot<T>>>,
+    slot: Option<NonNull<JoinSlot<T>>>,
 ) -> impl FnOnce(&TaskYielder, ()) + 'static
 where
     F: FnOnce() -> T + 'static,
@@ -515,7 +525,9 @@ where
             context::with_core("task end", |core| core.report_panic(p.as_ref()));
         }
         if let Some(slot) = slot {
-            slot.complete(result);
+            // SAFETY: the slot outlives the coroutine (this function's
+            // contract), which is running.
+            unsafe { slot.as_ref() }.complete(result);
         }
     }
 }

@@ -24,6 +24,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -219,7 +220,11 @@ impl Core {
             label,
         };
         let hot = Hot::new(TaskId::from_parts(index as u32, serial), self.now_ns.get());
-        let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
+        let borrowed = slot.as_deref().map(NonNull::from);
+        // SAFETY: `cold` holds a reference to the slot, and the task's head
+        // drops its cold fields only after its coroutine (see `fiber.rs`).
+        let body = unsafe { task::body(f, borrowed) };
+        let fiber = Fiber::new(stack, body, hot, cold);
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
         vacant.insert(TaskEntry {
