@@ -370,10 +370,10 @@ pub(crate) struct JoinSlot<T> {
     done: Cell<bool>,
     /// The green thread parked in `join`, if any.
     waiter: Cell<Option<Unparker>>,
-    /// Gives the slot back to the running core's [`SlotPool`]: made where
-    /// `T: 'static` is known (pooled slots are `dyn Any`), called from
-    /// `JoinHandle`'s `Drop`, which cannot require it.
-    give_back: fn(Rc<JoinSlot<T>>),
+    /// What the [`SlotPool`] keeps the slot as: made where `T: 'static` is
+    /// known, used by `JoinHandle`'s `Drop`, which cannot require it, to
+    /// give the slot back with no call through a pointer.
+    kind: SlotKind,
 }
 
 impl<T: 'static> JoinSlot<T> {
@@ -382,11 +382,32 @@ impl<T: 'static> JoinSlot<T> {
             result: Cell::new(None),
             done: Cell::new(false),
             waiter: Cell::new(None),
-            give_back: |slot| {
-                context::try_with_core(|core| core.join_slots.keep(slot));
+            kind: SlotKind {
+                ty: TypeId::of::<JoinSlot<T>>(),
+                free: free_slot::<T>,
             },
         }
     }
+}
+
+/// A join slot's type, erased: what the [`SlotPool`] keeps with it.
+#[derive(Clone, Copy)]
+struct SlotKind {
+    /// `TypeId::of::<JoinSlot<T>>()`.
+    ty: TypeId,
+    /// `free_slot::<T>`, to free a spare slot the pool lets go of.
+    free: unsafe fn(NonNull<()>),
+}
+
+/// Frees a slot kept by the [`SlotPool`].
+///
+/// # Safety
+///
+/// `slot` is the pointer `Rc::into_raw` gave for an `Rc<JoinSlot<T>>`, whose
+/// reference it takes over.
+unsafe fn free_slot<T>(slot: NonNull<()>) {
+    // SAFETY: per this function's contract.
+    drop(unsafe { Rc::from_raw(slot.cast::<JoinSlot<T>>().as_ptr()) });
 }
 
 impl<T> JoinSlot<T> {
@@ -415,10 +436,22 @@ impl<T> JoinSlot<T> {
 /// and join as the allocation it saves (measured: `BENCHMARKS.md`).
 #[derive(Default)]
 pub(crate) struct SlotPool {
-    /// The spare slots, each with its type's id: a take compares it with
-    /// its own, a constant, instead of asking the `dyn Any` (an indirect
-    /// call).
-    spare: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
+    /// The spare slots: each is what `Rc::into_raw` gave for its
+    /// `Rc<JoinSlot<_>>`, owning that reference, with its kind. A take
+    /// compares the kind's type id with its own, a constant; no `dyn Any`
+    /// is asked (an indirect call) and none is made (which needs the
+    /// `T: 'static` a handle's `Drop` cannot require).
+    spare: RefCell<Vec<(SlotKind, NonNull<()>)>>,
+}
+
+impl Drop for SlotPool {
+    fn drop(&mut self) {
+        for (kind, slot) in self.spare.get_mut().drain(..) {
+            // SAFETY: `keep` stored `slot` with its own kind, and the pool
+            // owned its reference since.
+            unsafe { (kind.free)(slot) };
+        }
+    }
 }
 
 /// Spare slots kept at most; the rest are freed.
@@ -432,27 +465,34 @@ impl SlotPool {
     pub(crate) fn take<T: 'static>(&self) -> Rc<JoinSlot<T>> {
         let mut spare = self.spare.borrow_mut();
         // Another type's stays the most recent spare.
-        if let Some((ty, _)) = spare.last() {
-            if *ty == TypeId::of::<JoinSlot<T>>() {
+        if let Some((kind, _)) = spare.last() {
+            if kind.ty == TypeId::of::<JoinSlot<T>>() {
                 let (_, slot) = spare.pop().expect("the last spare was just seen");
-                let slot = Rc::into_raw(slot).cast::<JoinSlot<T>>();
-                // SAFETY: the slot was kept with this id (see `keep`), so it
-                // is an `Rc<JoinSlot<T>>`, given back as it came out of
-                // `into_raw` with its type restored: what `Rc::downcast`
-                // does after the same check.
-                return unsafe { Rc::from_raw(slot) };
+                // SAFETY: the slot was kept with this type's id (see
+                // `keep`), so it is what `into_raw` gave for an
+                // `Rc<JoinSlot<T>>`, whose reference the pool owned.
+                return unsafe { Rc::from_raw(slot.cast::<JoinSlot<T>>().as_ptr()) };
             }
         }
         drop(spare);
         Rc::new(JoinSlot::new())
     }
 
-    /// Keeps `slot`, the last reference to a slot already emptied.
+    /// Keeps `slot`, the last reference to a slot already emptied, or frees
+    /// it if the pool is full.
     #[inline(always)]
-    fn keep<T: 'static>(&self, slot: Rc<JoinSlot<T>>) {
+    fn keep<T>(&self, slot: Rc<JoinSlot<T>>) {
+        let kind = slot.kind;
+        // SAFETY: `into_raw` gives a pointer to the `Rc`'s live value, not null.
+        let slot = unsafe { NonNull::new_unchecked(Rc::into_raw(slot).cast_mut()) }.cast::<()>();
         let mut spare = self.spare.borrow_mut();
         if spare.len() < SLOT_POOL_LIMIT {
-            spare.push((TypeId::of::<JoinSlot<T>>(), slot));
+            spare.push((kind, slot));
+        } else {
+            drop(spare);
+            // SAFETY: `slot` came from `into_raw` for a slot of this kind,
+            // just above, and is not kept.
+            unsafe { (kind.free)(slot) };
         }
     }
 }
@@ -694,9 +734,11 @@ impl<T> Drop for JoinHandle<T> {
             drop(self.slot.result.take());
             self.slot.done.set(false);
             self.slot.waiter.set(None);
-            let give_back = self.slot.give_back;
             // SAFETY: `self.slot` is taken here once, and not used after.
-            give_back(unsafe { ManuallyDrop::take(&mut self.slot) });
+            let slot = unsafe { ManuallyDrop::take(&mut self.slot) };
+            // Outside the runtime's thread (no core) the closure, and the
+            // slot with it, is just dropped.
+            context::try_with_core(move |core| core.join_slots.keep(slot));
         } else {
             // SAFETY: as above, on the other branch.
             unsafe { ManuallyDrop::drop(&mut self.slot) };
@@ -711,5 +753,36 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("name", &self.name)
             .field("finished", &self.is_finished())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_slots_are_reused_for_their_own_type_only() {
+        let pool = SlotPool::default();
+        let a = pool.take::<u32>();
+        let a_at = Rc::as_ptr(&a).addr();
+        pool.keep(a);
+        let b = pool.take::<String>();
+        assert_ne!(
+            Rc::as_ptr(&b).addr(),
+            a_at,
+            "another type's spare is not reused"
+        );
+        let a = pool.take::<u32>();
+        assert_eq!(Rc::as_ptr(&a).addr(), a_at, "the spare was reused");
+        pool.keep(b);
+        pool.keep(a);
+        let a = pool.take::<u32>();
+        assert_eq!(
+            Rc::as_ptr(&a).addr(),
+            a_at,
+            "the last spare is reused first"
+        );
+        pool.keep(a);
+        // Dropping the pool frees both spares, each as its own type.
     }
 }
