@@ -27,6 +27,7 @@ use crate::lock_cycle::LockIdent;
 use crate::scheduler::Hot;
 use crate::stack::Stack;
 use crate::task::Outcome;
+use crate::watch::LabelSlot;
 
 /// The coroutine type every task runs: no input, no yielded value, no result
 /// (the task body publishes its result through the join slot).
@@ -40,7 +41,9 @@ struct Head {
     hot: Hot,
     /// The coroutine; it owns the stack this head lies in.
     co: Coro,
-    /// The task's cold fields.
+    /// The task's cold fields. After `co`: a head dropped whole (`Fiber`'s
+    /// `Drop`) drops the coroutine first, and the task's body borrows the
+    /// join slot these fields own (see `task::body`).
     cold: Cold,
 }
 
@@ -53,6 +56,9 @@ pub(crate) const HEAD_SPACE: usize = size_of::<Head>().next_multiple_of(CACHE_LI
 const CACHE_LINE: usize = 64;
 const _: () = assert!(CACHE_LINE % STACK_ALIGNMENT == 0);
 
+// `cold_of` finds the head from its hot fields.
+const _: () = assert!(std::mem::offset_of!(Head, hot) == 0);
+
 // `into_stack` takes a head apart without dropping its hot fields.
 const _: () = assert!(!std::mem::needs_drop::<Hot>());
 
@@ -64,7 +70,10 @@ const _: () = assert!(align_of::<Head>() <= STACK_ALIGNMENT);
 /// lock reports use; no park, wake or resume reads them.
 pub(crate) struct Cold {
     /// Its join slot, for ending it from the loop when its body cannot
-    /// (a stack overflow); `None` for a detached task.
+    /// (a stack overflow); `None` for a detached task. The task's own
+    /// reference: its body borrows it, so it is dropped only after the
+    /// coroutine (`finish`: after it returned; `Fiber`'s `Drop`: after it
+    /// was unwound).
     pub(crate) outcome: Option<Rc<dyn Outcome>>,
     pub(crate) name: Option<Arc<str>>,
     /// Where it was spawned.
@@ -75,6 +84,51 @@ pub(crate) struct Cold {
     pub(crate) lock_wait: Option<Rc<LockIdent>>,
     /// The size class its stack goes back to in the pool.
     pub(crate) stack_size: usize,
+    /// Where its label for the watchdog lies, so its exit clears it without
+    /// finding it again.
+    pub(crate) label: LabelSlot,
+}
+
+impl Cold {
+    /// Drops the cold fields at `this` in the caller's frame for a task
+    /// that ended as most do (no name, no task-locals left, no lock wait:
+    /// only its join slot to let go of), and out of line otherwise.
+    /// `drop_in_place` of the whole would be a call of its own, most of it
+    /// saving and restoring registers around four tests.
+    ///
+    /// # Safety
+    ///
+    /// As for `ptr::drop_in_place`: `this` is valid, and the fields are not
+    /// used after.
+    #[inline(always)]
+    unsafe fn drop_in_place(this: *mut Cold) {
+        // SAFETY: per this function's contract; each field is dropped once.
+        unsafe {
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).outcome));
+            if (*this).name.is_some()
+                || (*this).locals.capacity() != 0
+                || (*this).lock_wait.is_some()
+            {
+                Cold::drop_rest(this);
+            }
+        }
+    }
+
+    /// The rest of `drop_in_place`.
+    ///
+    /// # Safety
+    ///
+    /// As for `drop_in_place`, for all fields but `outcome`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_rest(this: *mut Cold) {
+        // SAFETY: per this function's contract; each field is dropped once.
+        unsafe {
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).name));
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).locals));
+            ptr::drop_in_place(ptr::addr_of_mut!((*this).lock_wait));
+        }
+    }
 }
 
 /// A task's head, owned: the coroutine, the hot and the cold fields, at a
@@ -152,6 +206,28 @@ impl Fiber {
         unsafe { self.hot_ptr().as_ref() }
     }
 
+    /// The cold fields of the task whose hot fields lie at `hot`, without
+    /// its record: they share its head.
+    ///
+    /// # Safety
+    ///
+    /// `hot` must be the `Fiber::hot_ptr` of a live fiber, and no other
+    /// reference to that fiber's cold fields may be live while the result
+    /// is used. The scheduler meets it for the running task: only that task
+    /// reaches its own cold fields while it runs (the loop takes them apart
+    /// only after it ended), each time for the span of one call.
+    #[inline(always)]
+    pub(crate) unsafe fn cold_of(hot: NonNull<Hot>) -> NonNull<Cold> {
+        // SAFETY: `hot` is the first field of a live `Head` (`repr(C)`), so
+        // the head starts where it does and its `cold` field lies inside
+        // the same allocation; taking a field's address creates no
+        // reference.
+        unsafe {
+            let head = hot.cast::<Head>().as_ptr();
+            NonNull::new_unchecked(ptr::addr_of_mut!((*head).cold))
+        }
+    }
+
     /// The task's cold fields.
     #[inline]
     pub(crate) fn cold(&self) -> &Cold {
@@ -195,7 +271,7 @@ impl Fiber {
         // stays mapped until the caller drops or pools it.
         unsafe {
             let size = (*head).cold.stack_size;
-            ptr::drop_in_place(ptr::addr_of_mut!((*head).cold));
+            Cold::drop_in_place(ptr::addr_of_mut!((*head).cold));
             (ptr::addr_of!((*head).co).read().into_stack(), size)
         }
     }

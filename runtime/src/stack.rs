@@ -68,7 +68,14 @@ pub fn validate_stack_size(size: usize) -> io::Result<usize> {
 
 /// Idle stacks, one free list per size (tasks almost always use one size).
 pub(crate) struct StackPool {
-    /// `(size, idle stacks of that size)`; a short list scanned linearly.
+    /// The runtime's default stack size, the one almost every task uses:
+    /// its free list is `common`, reached without a scan.
+    common_size: usize,
+    /// Idle stacks of `common_size` bytes.
+    common: Vec<Stack>,
+    /// `(size, idle stacks of that size)` for the other sizes (tasks given
+    /// their own with `task::Builder::stack_size`); a short list scanned
+    /// linearly.
     free: Vec<(usize, Vec<Stack>)>,
     /// Idle stacks kept per size; stacks returned past it are unmapped.
     limit: usize,
@@ -121,8 +128,12 @@ unsafe impl corosensei::stack::Stack for Stack {
 }
 
 impl StackPool {
-    pub(crate) fn new(watch: Arc<Watch>) -> Self {
+    /// A pool whose fast path serves stacks of `common_size` bytes (already
+    /// validated): the runtime's default.
+    pub(crate) fn new(watch: Arc<Watch>, common_size: usize) -> Self {
         StackPool {
+            common_size,
+            common: Vec::new(),
             free: Vec::new(),
             limit: DEFAULT_POOL_LIMIT,
             watch,
@@ -142,13 +153,30 @@ impl StackPool {
     }
 
     /// Takes an idle stack of `size` bytes (already validated), or maps one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&mut self, size: usize) -> io::Result<Stack> {
-        if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
-            if let Some(stack) = list.pop() {
+        if size == self.common_size {
+            if let Some(stack) = self.common.pop() {
                 let idle = self.idle_counter();
                 idle.set(idle.get() - 1);
                 return Ok(stack);
+            }
+        }
+        self.take_other(size)
+    }
+
+    /// `take` of a stack of a size other than the common one, or when
+    /// none is idle (out of line: a task with a stack size of its own, or
+    /// the pool's growth).
+    #[cold]
+    fn take_other(&mut self, size: usize) -> io::Result<Stack> {
+        if size != self.common_size {
+            if let Some((_, list)) = self.free.iter_mut().find(|(s, _)| *s == size) {
+                if let Some(stack) = list.pop() {
+                    let idle = self.idle_counter();
+                    idle.set(idle.get() - 1);
+                    return Ok(stack);
+                }
             }
         }
         self.map(size)
@@ -178,6 +206,22 @@ impl StackPool {
     /// Returns a stack that finished its task.
     #[inline]
     pub(crate) fn put(&mut self, size: usize, stack: Stack) {
+        if size == self.common_size && self.common.len() < self.limit {
+            self.common.push(stack);
+            self.idle_counter().bump();
+        } else {
+            self.put_other(size, stack);
+        }
+    }
+
+    /// `put` for a stack of a size other than the common one, or past the
+    /// limit (out of line: a task with a stack size of its own, or a burst
+    /// that ended).
+    #[cold]
+    fn put_other(&mut self, size: usize, stack: Stack) {
+        if size == self.common_size {
+            return self.discard(stack);
+        }
         let limit = self.limit;
         match self.free.iter_mut().find(|(s, _)| *s == size) {
             Some((_, list)) if list.len() < limit => list.push(stack),
@@ -227,12 +271,34 @@ mod tests {
 
     #[test]
     fn stacks_are_reused() {
-        let mut pool = StackPool::new(Watch::new());
-        let a = pool.take(MIN_STACK_SIZE).unwrap();
-        pool.put(MIN_STACK_SIZE, a);
-        let b = pool.take(MIN_STACK_SIZE).unwrap();
-        assert_eq!(pool.mapped(), 1);
-        pool.put(MIN_STACK_SIZE, b);
-        assert_eq!(pool.idle(), 1);
+        let mut pool = StackPool::new(Watch::new(), DEFAULT_STACK_SIZE);
+        for size in [MIN_STACK_SIZE, DEFAULT_STACK_SIZE] {
+            let a = pool.take(size).unwrap();
+            pool.put(size, a);
+            let b = pool.take(size).unwrap();
+            pool.put(size, b);
+        }
+        assert_eq!(pool.mapped(), 2);
+        assert_eq!(pool.idle(), 2);
+        let a = pool.take(DEFAULT_STACK_SIZE).unwrap();
+        let b = pool.take(DEFAULT_STACK_SIZE).unwrap();
+        assert_eq!(pool.mapped(), 3, "one idle stack of the size, one new");
+        pool.put(DEFAULT_STACK_SIZE, a);
+        pool.put(DEFAULT_STACK_SIZE, b);
+        assert_eq!(pool.idle(), 3);
+    }
+
+    #[test]
+    fn idle_stacks_are_capped_per_size() {
+        let mut pool = StackPool::new(Watch::new(), DEFAULT_STACK_SIZE);
+        pool.limit = 1;
+        for size in [MIN_STACK_SIZE, DEFAULT_STACK_SIZE] {
+            let a = pool.take(size).unwrap();
+            let b = pool.take(size).unwrap();
+            pool.put(size, a);
+            pool.put(size, b);
+        }
+        assert_eq!(pool.idle(), 2);
+        assert_eq!(pool.mapped(), 2, "the stacks past the limit are unmapped");
     }
 }

@@ -1,10 +1,12 @@
 //! Green threads: spawning, identity, joining and cancelling.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -361,34 +363,60 @@ pub(crate) struct CancelUnwind;
 
 /// Where a task leaves its result for its `JoinHandle`.
 pub(crate) struct JoinSlot<T> {
-    /// The outcome, once the task ended; taken by `join`.
-    result: RefCell<Option<Result<T, JoinError>>>,
+    /// The outcome, once the task ended; taken by `join`. A `Cell`: it is
+    /// only ever moved in or out whole, so it needs no borrow flag.
+    result: Cell<Option<Result<T, JoinError>>>,
     /// Set when the task ended (stays set after `join` took the result).
     done: Cell<bool>,
     /// The green thread parked in `join`, if any.
     waiter: Cell<Option<Unparker>>,
-    /// Gives the slot back to the running core's [`SlotPool`]: made where
-    /// `T: 'static` is known (pooled slots are `dyn Any`), called from
-    /// `JoinHandle`'s `Drop`, which cannot require it.
-    give_back: fn(&Rc<JoinSlot<T>>),
+    /// What the [`SlotPool`] keeps the slot as: made where `T: 'static` is
+    /// known, used by `JoinHandle`'s `Drop`, which cannot require it, to
+    /// give the slot back with no call through a pointer.
+    kind: SlotKind,
 }
 
 impl<T: 'static> JoinSlot<T> {
     fn new() -> Self {
         JoinSlot {
-            result: RefCell::new(None),
+            result: Cell::new(None),
             done: Cell::new(false),
             waiter: Cell::new(None),
-            give_back: |slot| {
-                context::try_with_core(|core| core.join_slots.keep(slot.clone()));
+            kind: SlotKind {
+                ty: TypeId::of::<JoinSlot<T>>(),
+                free: free_slot::<T>,
             },
         }
     }
 }
 
+/// A join slot's type, erased: what the [`SlotPool`] keeps with it.
+#[derive(Clone, Copy)]
+struct SlotKind {
+    /// `TypeId::of::<JoinSlot<T>>()`.
+    ty: TypeId,
+    /// `free_slot::<T>`, to free a spare slot the pool lets go of.
+    free: unsafe fn(NonNull<()>),
+}
+
+/// Frees a slot kept by the [`SlotPool`].
+///
+/// # Safety
+///
+/// `slot` is the pointer `Rc::into_raw` gave for an `Rc<JoinSlot<T>>`, whose
+/// reference it takes over.
+unsafe fn free_slot<T>(slot: NonNull<()>) {
+    // SAFETY: per this function's contract.
+    drop(unsafe { Rc::from_raw(slot.cast::<JoinSlot<T>>().as_ptr()) });
+}
+
 impl<T> JoinSlot<T> {
+    /// Publishes the task's outcome and wakes the joiner. Inlined: its one
+    /// hot caller is the task's body, and a frame of its own costs a
+    /// quarter of its instructions.
+    #[inline]
     fn complete(&self, result: Result<T, JoinError>) {
-        *self.result.borrow_mut() = Some(result);
+        self.result.set(Some(result));
         self.done.set(true);
         if let Some(w) = self.waiter.take() {
             w.unpark();
@@ -408,7 +436,22 @@ impl<T> JoinSlot<T> {
 /// and join as the allocation it saves (measured: `BENCHMARKS.md`).
 #[derive(Default)]
 pub(crate) struct SlotPool {
-    spare: RefCell<Vec<Rc<dyn Any>>>,
+    /// The spare slots: each is what `Rc::into_raw` gave for its
+    /// `Rc<JoinSlot<_>>`, owning that reference, with its kind. A take
+    /// compares the kind's type id with its own, a constant; no `dyn Any`
+    /// is asked (an indirect call) and none is made (which needs the
+    /// `T: 'static` a handle's `Drop` cannot require).
+    spare: RefCell<Vec<(SlotKind, NonNull<()>)>>,
+}
+
+impl Drop for SlotPool {
+    fn drop(&mut self) {
+        for (kind, slot) in self.spare.get_mut().drain(..) {
+            // SAFETY: `keep` stored `slot` with its own kind, and the pool
+            // owned its reference since.
+            unsafe { (kind.free)(slot) };
+        }
+    }
 }
 
 /// Spare slots kept at most; the rest are freed.
@@ -421,23 +464,35 @@ impl SlotPool {
     #[inline(always)]
     pub(crate) fn take<T: 'static>(&self) -> Rc<JoinSlot<T>> {
         let mut spare = self.spare.borrow_mut();
-        if let Some(slot) = spare.pop() {
-            match Rc::downcast::<JoinSlot<T>>(slot) {
-                Ok(slot) => return slot,
-                // Another type's: it stays the most recent spare.
-                Err(slot) => spare.push(slot),
+        // Another type's stays the most recent spare.
+        if let Some((kind, _)) = spare.last() {
+            if kind.ty == TypeId::of::<JoinSlot<T>>() {
+                let (_, slot) = spare.pop().expect("the last spare was just seen");
+                // SAFETY: the slot was kept with this type's id (see
+                // `keep`), so it is what `into_raw` gave for an
+                // `Rc<JoinSlot<T>>`, whose reference the pool owned.
+                return unsafe { Rc::from_raw(slot.cast::<JoinSlot<T>>().as_ptr()) };
             }
         }
         drop(spare);
         Rc::new(JoinSlot::new())
     }
 
-    /// Keeps `slot`, the last reference to a slot already emptied.
+    /// Keeps `slot`, the last reference to a slot already emptied, or frees
+    /// it if the pool is full.
     #[inline(always)]
-    fn keep(&self, slot: Rc<dyn Any>) {
+    fn keep<T>(&self, slot: Rc<JoinSlot<T>>) {
+        let kind = slot.kind;
+        // SAFETY: `into_raw` gives a pointer to the `Rc`'s live value, not null.
+        let slot = unsafe { NonNull::new_unchecked(Rc::into_raw(slot).cast_mut()) }.cast::<()>();
         let mut spare = self.spare.borrow_mut();
         if spare.len() < SLOT_POOL_LIMIT {
-            spare.push(slot);
+            spare.push((kind, slot));
+        } else {
+            drop(spare);
+            // SAFETY: `slot` came from `into_raw` for a slot of this kind,
+            // just above, and is not kept.
+            unsafe { (kind.free)(slot) };
         }
     }
 }
@@ -463,9 +518,18 @@ impl<T> Outcome for JoinSlot<T> {
 ///
 /// A detached task (`slot` is `None`) publishes nothing: its result is `()`
 /// and a panic was already reported.
-pub(crate) fn body<F, T>(
+///
+/// The slot is borrowed, not owned: the task's cold fields hold its
+/// reference, which saves a count up at spawn and down at the end.
+///
+/// # Safety
+///
+/// `slot` must stay alive while the coroutine running the body does: the
+/// scheduler's task head holds a reference to it in its cold fields, which
+/// it drops only after its coroutine (see `fiber.rs`).
+pub(crate) unsafe fn body<F, T>(
     f: F,
-    slot: Option<Rc<JoinSlot<T>>>,
+    slot: Option<NonNull<JoinSlot<T>>>,
 ) -> impl FnOnce(&TaskYielder, ()) + 'static
 where
     F: FnOnce() -> T + 'static,
@@ -501,7 +565,9 @@ where
             context::with_core("task end", |core| core.report_panic(p.as_ref()));
         }
         if let Some(slot) = slot {
-            slot.complete(result);
+            // SAFETY: the slot outlives the coroutine (this function's
+            // contract), which is running.
+            unsafe { slot.as_ref() }.complete(result);
         }
     }
 }
@@ -513,12 +579,18 @@ where
 pub struct JoinHandle<T> {
     id: TaskId,
     name: Option<Arc<str>>,
-    slot: Rc<JoinSlot<T>>,
+    /// Dropped by hand: `Drop` moves it to the pool when it is the last
+    /// reference, without a clone.
+    slot: ManuallyDrop<Rc<JoinSlot<T>>>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(id: TaskId, name: Option<Arc<str>>, slot: Rc<JoinSlot<T>>) -> Self {
-        JoinHandle { id, name, slot }
+        JoinHandle {
+            id,
+            name,
+            slot: ManuallyDrop::new(slot),
+        }
     }
 
     /// The task's id.
@@ -575,14 +647,13 @@ impl<T> JoinHandle<T> {
         }
         self.slot
             .result
-            .borrow_mut()
             .take()
             .expect("the task's result was already taken by an earlier join")
     }
 
     /// The outcome if the task has ended, without parking.
     pub(crate) fn join_finished(self) -> Option<Result<T, JoinError>> {
-        self.slot.result.borrow_mut().take()
+        self.slot.result.take()
     }
 
     /// Interrupts the task, like Java's `Thread.interrupt`: the wait it is
@@ -663,7 +734,14 @@ impl<T> Drop for JoinHandle<T> {
             drop(self.slot.result.take());
             self.slot.done.set(false);
             self.slot.waiter.set(None);
-            (self.slot.give_back)(&self.slot);
+            // SAFETY: `self.slot` is taken here once, and not used after.
+            let slot = unsafe { ManuallyDrop::take(&mut self.slot) };
+            // Outside the runtime's thread (no core) the closure, and the
+            // slot with it, is just dropped.
+            context::try_with_core(move |core| core.join_slots.keep(slot));
+        } else {
+            // SAFETY: as above, on the other branch.
+            unsafe { ManuallyDrop::drop(&mut self.slot) };
         }
     }
 }
@@ -675,5 +753,36 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("name", &self.name)
             .field("finished", &self.is_finished())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_slots_are_reused_for_their_own_type_only() {
+        let pool = SlotPool::default();
+        let a = pool.take::<u32>();
+        let a_at = Rc::as_ptr(&a).addr();
+        pool.keep(a);
+        let b = pool.take::<String>();
+        assert_ne!(
+            Rc::as_ptr(&b).addr(),
+            a_at,
+            "another type's spare is not reused"
+        );
+        let a = pool.take::<u32>();
+        assert_eq!(Rc::as_ptr(&a).addr(), a_at, "the spare was reused");
+        pool.keep(b);
+        pool.keep(a);
+        let a = pool.take::<u32>();
+        assert_eq!(
+            Rc::as_ptr(&a).addr(),
+            a_at,
+            "the last spare is reused first"
+        );
+        pool.keep(a);
+        // Dropping the pool frees both spares, each as its own type.
     }
 }

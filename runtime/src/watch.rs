@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::metrics::Counters;
 
-pub(crate) use labels::Labels;
+pub(crate) use labels::{LabelSlot, Labels};
 
 /// The loop's state as other threads see it.
 #[derive(Default)]

@@ -24,6 +24,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -109,6 +110,7 @@ impl Core {
         let blocking = BlockingPool::new(config.max_blocking_threads);
         let watch = Watch::new();
         let epoch = std::time::Instant::now();
+        let stacks = StackPool::new(watch.clone(), config.stack_size);
         let watchdog = match config.stall_threshold {
             Some(threshold) => Some(Watchdog::start(watch.clone(), threshold)?),
             None => None,
@@ -118,7 +120,7 @@ impl Core {
             tasks: RefCell::new(Slab::new()),
             ready: ReadyQueue::new(Queued::EMPTY),
             timers: RefCell::new(TimerHeap::default()),
-            stacks: RefCell::new(StackPool::new(watch.clone())),
+            stacks: RefCell::new(stacks),
             reactor,
             remote,
             remote_batch: RefCell::new(VecDeque::new()),
@@ -191,7 +193,23 @@ impl Core {
         let name: Option<Arc<str>> = builder.name.map(Arc::from);
         let serial = self.serial.get().wrapping_add(1);
         self.serial.set(serial);
-        let span = tracing::debug_span!("task", id = serial, name = name.as_deref().unwrap_or(""));
+        // No span at all unless `DEBUG` may be wanted (one load and
+        // compare): building and testing a disabled one costs more.
+        let span = if tracing::level_enabled!(tracing::Level::DEBUG) {
+            task_span(serial, name.as_deref())
+        } else {
+            None
+        };
+        // The slot first: the task's id goes into its hot fields, its label
+        // by the slot's index into its cold ones. Nothing below reaches
+        // back into the core while the table is borrowed.
+        let mut tasks = self.tasks.borrow_mut();
+        let vacant = tasks.vacant_entry();
+        let index = vacant.key();
+        let label = self
+            .watch
+            .labels
+            .publish(index, serial, name.as_ref(), site);
         let cold = Cold {
             outcome: slot.clone().map(|s| s as Rc<dyn task::Outcome>),
             name: name.clone(),
@@ -199,19 +217,18 @@ impl Core {
             locals: Vec::new(),
             lock_wait: None,
             stack_size,
+            label,
         };
-        // The slot first: the task's id goes into its hot fields. Nothing
-        // below reaches back into the core while the table is borrowed.
-        let mut tasks = self.tasks.borrow_mut();
-        let vacant = tasks.vacant_entry();
-        let index = vacant.key();
-        let span = (!span.is_disabled()).then(|| Box::new(span));
         let hot = Hot::new(
             TaskId::from_parts(index as u32, serial),
             span.is_some(),
             self.now_ns.get(),
         );
-        let fiber = Fiber::new(stack, task::body(f, slot.clone()), hot, cold);
+        let borrowed = slot.as_deref().map(NonNull::from);
+        // SAFETY: `cold` holds a reference to the slot, and the task's head
+        // drops its cold fields only after its coroutine (see `fiber.rs`).
+        let body = unsafe { task::body(f, borrowed) };
+        let fiber = Fiber::new(stack, body, hot, cold);
         let queued = fiber.queued();
         // Built in the call, not in a local first: that saves a copy of the
         // whole record per spawn.
@@ -223,9 +240,6 @@ impl Core {
             daemon: builder.daemon,
         });
         drop(tasks);
-        self.watch
-            .labels
-            .publish(index, serial, name.as_ref(), site);
         self.watch.counters.spawned.bump();
         let id = TaskId::from_parts(index as u32, serial);
         self.ready.push_back(queued);
@@ -378,7 +392,13 @@ impl Core {
             task::End::Panicked => c.panicked.bump(),
             task::End::Cancelled => c.cancelled.bump(),
         }
-        self.with_current(|t| std::mem::take(&mut t.cold_mut().locals))
+        // SAFETY: the hot fields are the running task's, in its live head
+        // (see `current_hot`); only this task reaches its cold fields while
+        // it runs, and nothing else borrows them during this one move.
+        unsafe {
+            let cold = Fiber::cold_of(std::ptr::NonNull::from(self.current_hot()));
+            std::mem::take(&mut (*cold.as_ptr()).locals)
+        }
     }
 
     /// `'name' (#id)` or `#id` of the green thread running now, for the
@@ -402,6 +422,15 @@ impl Core {
     pub(crate) fn task_count(&self) -> usize {
         self.tasks.borrow().len()
     }
+}
+
+/// A new task's span, if a subscriber wants it (out of line: only when one
+/// may want `DEBUG` events).
+#[cold]
+#[inline(never)]
+fn task_span(serial: u32, name: Option<&str>) -> Option<Box<tracing::Span>> {
+    let span = tracing::debug_span!("task", id = serial, name = name.unwrap_or(""));
+    (!span.is_disabled()).then(|| Box::new(span))
 }
 
 /// Whether any subscriber may want `TRACE` events.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
-use super::{Core, State};
+use super::{Core, State, TaskEntry};
 use crate::fiber::{Fiber, Queued};
 use crate::handle::Request;
 use crate::park::{Unparker, Wake};
@@ -22,6 +22,14 @@ fn switch(fiber: std::ptr::NonNull<crate::fiber::Coro>) -> CoroutineResult<(), (
     let result = unsafe { Fiber::resume(fiber) };
     crate::trap::disarm();
     result
+}
+
+/// Drops a finished task's span (out of line: only a subscriber that wants
+/// the task's events gets one).
+#[cold]
+#[inline(never)]
+fn drop_span(span: Box<tracing::Span>) {
+    drop(span);
 }
 
 /// From how many live tasks on the dispatch prefetches the next event's
@@ -152,15 +160,26 @@ impl Core {
     #[cold]
     fn finish(&self, id: TaskId) {
         let entry = self.tasks.borrow_mut().remove(id.index());
-        self.watch.labels.retire(id.index());
+        self.watch
+            .labels
+            .retire_at(id.index(), entry.fiber.cold().label);
         tracing::debug!(
             task = entry.serial,
             name = entry.fiber.cold().name.as_deref(),
             "exit"
         );
-        let (stack, size) = entry.fiber.into_stack();
+        let TaskEntry {
+            fiber,
+            span,
+            daemon,
+            ..
+        } = entry;
+        if let Some(span) = span {
+            drop_span(span);
+        }
+        let (stack, size) = fiber.into_stack();
         self.stacks.borrow_mut().put(size, stack);
-        if !entry.daemon {
+        if !daemon {
             self.live.set(self.live.get() - 1);
         }
     }

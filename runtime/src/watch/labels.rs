@@ -28,7 +28,7 @@
 use std::alloc::Layout;
 use std::collections::HashMap;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Slots in chunk 0; chunk `k` holds `FIRST << k`.
@@ -104,11 +104,25 @@ impl Slot {
     }
 }
 
+/// Where a live task's label lies, handed out by `publish` for `retire_at`:
+/// the task's exit clears its slot without finding it again.
+#[derive(Clone, Copy)]
+pub(crate) struct LabelSlot(std::ptr::NonNull<Slot>);
+
 /// The label table; only the loop thread calls `publish` and `retire`.
 pub(crate) struct Labels {
     chunks: [OnceLock<Box<[Slot]>>; CHUNKS],
     /// The names of the named live tasks, by slab index.
     names: Mutex<HashMap<usize, Arc<str>>>,
+    /// The slab index last retired (`usize::MAX` before any) and its slot
+    /// in `recent_slot`: the slab hands the index it freed last to the next
+    /// spawn, whose `publish` then finds its slot without computing where
+    /// it lies. Only the loop thread touches either (relaxed: plain loads
+    /// and stores); an index's slot never changes, so a stale pair is still
+    /// a true one.
+    recent_index: AtomicUsize,
+    /// The slot of `recent_index`.
+    recent_slot: AtomicPtr<Slot>,
 }
 
 impl Default for Labels {
@@ -116,6 +130,8 @@ impl Default for Labels {
         Labels {
             chunks: std::array::from_fn(|_| OnceLock::new()),
             names: Mutex::default(),
+            recent_index: AtomicUsize::new(usize::MAX),
+            recent_slot: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 }
@@ -145,8 +161,15 @@ impl Labels {
         serial: u32,
         name: Option<&Arc<str>>,
         site: &'static Location<'static>,
-    ) {
-        let slot = self.slot(index);
+    ) -> LabelSlot {
+        let slot = if index == self.recent_index.load(Ordering::Relaxed) {
+            // SAFETY: `retire_at` stored this pointer with this index: it
+            // is the index's slot, in a chunk that is never moved or freed
+            // while the table lives.
+            unsafe { &*self.recent_slot.load(Ordering::Relaxed) }
+        } else {
+            self.slot(index)
+        };
         let mut word = LIVE | u64::from(serial);
         if let Some(name) = name {
             self.set_name(index, Some(name.clone()));
@@ -158,12 +181,32 @@ impl Labels {
         slot.site
             .store(std::ptr::from_ref(site).cast_mut(), Ordering::Relaxed);
         slot.word.store(word, Ordering::Release);
+        LabelSlot(std::ptr::NonNull::from(slot))
     }
 
     /// Clears slab index `index` when its task ended. Loop thread only.
     #[inline]
     pub(crate) fn retire(&self, index: usize) {
-        let slot = self.slot(index);
+        self.retire_slot(index, self.slot(index));
+    }
+
+    /// Clears slab index `index`, whose label lies `at` (from the `publish`
+    /// of the task ending there), when its task ended. Loop thread only.
+    #[inline(always)]
+    pub(crate) fn retire_at(&self, index: usize, at: LabelSlot) {
+        debug_assert!(std::ptr::eq(at.0.as_ptr(), self.slot(index)));
+        // SAFETY: `at` came from `publish` on this table (the caller's
+        // contract, checked in debug builds), and a slot lies in a chunk
+        // that is never moved or freed while the table lives, which it does:
+        // `&self` borrows it.
+        self.retire_slot(index, unsafe { at.0.as_ref() });
+        self.recent_index.store(index, Ordering::Relaxed);
+        self.recent_slot.store(at.0.as_ptr(), Ordering::Relaxed);
+    }
+
+    /// `retire` of `slot`, the slot of `index`.
+    #[inline(always)]
+    fn retire_slot(&self, index: usize, slot: &Slot) {
         let word = slot.word.load(Ordering::Relaxed);
         slot.word.store(0, Ordering::Relaxed);
         if word & NAMED != 0 {
@@ -265,6 +308,23 @@ mod tests {
         assert_eq!(Arc::strong_count(&name), 1, "the name is released");
         labels.publish(200, 3, None, here);
         assert_eq!(labels.of(3).unwrap().name, None);
+    }
+
+    #[test]
+    fn an_index_retired_and_reused_is_published_in_its_own_slot() {
+        let labels = Labels::default();
+        let here = Location::caller();
+        let at = labels.publish(70, 1, None, here);
+        labels.retire_at(70, at);
+        assert!(labels.of(1).is_none());
+        labels.publish(70, 2, None, here);
+        labels.publish(3, 3, None, here);
+        let all: Vec<_> = labels
+            .all()
+            .into_iter()
+            .map(|(i, l)| (i, l.serial))
+            .collect();
+        assert_eq!(all, [(3, 3), (70, 2)]);
     }
 
     #[test]
