@@ -72,6 +72,15 @@ impl<T: Copy> ReadyQueue<T> {
         self.with(Ring::pop_front)
     }
 
+    /// The oldest task, left in place.
+    #[inline]
+    pub(super) fn front(&self) -> Option<T> {
+        self.with(|r| {
+            // SAFETY: as in `Ring::pop_front`: `head` is below `slots.len()`.
+            (r.len != 0).then(|| *unsafe { r.slots.get_unchecked(r.head) })
+        })
+    }
+
     pub(super) fn clear(&self) {
         self.with(|r| {
             r.head = 0;

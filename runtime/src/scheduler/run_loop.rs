@@ -201,11 +201,26 @@ impl Core {
         loop {
             let batch = self.ready.len();
             self.watch.counters.ready_max.raise(batch as u64);
-            for _ in 0..batch {
-                let Some(task) = self.ready.pop_front() else {
-                    break;
-                };
-                self.run_queued(task);
+            if self.live.get() < PREFETCH_FROM_TASKS {
+                for _ in 0..batch {
+                    let Some(task) = self.ready.pop_front() else {
+                        break;
+                    };
+                    self.run_queued(task);
+                }
+            } else {
+                // With many tasks, the next one's head has left the cache by
+                // its turn: ask for it while this one runs (as the dispatch
+                // does for the next event's task).
+                for _ in 0..batch {
+                    let Some(task) = self.ready.pop_front() else {
+                        break;
+                    };
+                    if let Some(next) = self.ready.front() {
+                        next.prefetch();
+                    }
+                    self.run_queued(task);
+                }
             }
             // Jobs other threads queued (before `run`, or while the last
             // task was finishing) are tasks too: spawn them before giving up.
