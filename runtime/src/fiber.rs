@@ -134,7 +134,7 @@ impl Cold {
 /// A task's head, owned: the coroutine, the hot and the cold fields, at a
 /// fixed address at the top of the coroutine's own stack.
 ///
-/// Only the scheduler touches it: `run_task` resumes the coroutine,
+/// Only the scheduler touches it: `resume_task` resumes the coroutine,
 /// `finish` takes it apart, and dropping it (a task abandoned at shutdown)
 /// drops the coroutine, which force-unwinds it.
 pub(crate) struct Fiber(NonNull<Head>);
@@ -162,16 +162,17 @@ impl Fiber {
     ///
     /// # Safety
     ///
-    /// No other reference to this fiber's coroutine may be live during the
-    /// call. The scheduler guarantees it: a fiber is reachable only through
-    /// its task record, and only the loop (never a task) resumes, takes
-    /// apart or drops fibers, one at a time. The task may use the hot
-    /// and cold fields meanwhile: they are separate fields of the head.
+    /// `ptr` is the coroutine of a live fiber, and no other reference to it
+    /// may be live during the call. The scheduler guarantees it: a fiber is
+    /// reachable only through its task record and, while the task is
+    /// queued, the ready queue's `Queued` handle, and only the loop (never
+    /// a task) resumes, takes apart or drops fibers, one at a time. The task
+    /// may use the hot and cold fields meanwhile: they are separate fields
+    /// of the head.
     #[inline]
     pub(crate) unsafe fn resume(ptr: NonNull<Coro>) -> CoroutineResult<(), ()> {
-        // SAFETY: the pointer came from a live `Fiber` (the caller's record
-        // holds it) and, per this function's contract, nothing else borrows
-        // the coroutine while it runs.
+        // SAFETY: per this function's contract, the coroutine is live and
+        // nothing else borrows it while it runs.
         unsafe { (*ptr.as_ptr()).resume(()) }
     }
 

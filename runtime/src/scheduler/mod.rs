@@ -8,8 +8,9 @@
 //! - `shutdown`: unwinding what is left, and the deadlock report.
 //!
 //! Every `RefCell` here is borrowed only between context switches, never
-//! across one: `run_task` copies the coroutine's address out of its record,
-//! releases all borrows, resumes it, and puts it back afterwards.
+//! across one: `resume_task` resumes a task through its head (from the
+//! ready queue, or copied out of its record by a wake), with no borrow
+//! held, and the task reaches its own hot fields through `current_hot`.
 
 mod dump;
 mod overflow;
