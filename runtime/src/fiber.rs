@@ -176,19 +176,12 @@ impl Fiber {
         unsafe { (*ptr.as_ptr()).resume(()) }
     }
 
-    /// The coroutine's address, to resume without holding the task record.
-    #[inline]
-    pub(crate) fn as_ptr(&self) -> NonNull<Coro> {
-        // SAFETY: `self.0` points to the live head this fiber owns; taking a
-        // field's address creates no reference.
-        unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).co)) }
-    }
-
     /// The task's hot fields, at an address that stays put while the task
     /// lives (the running task's is reached through it without a lookup).
     #[inline(always)]
     pub(crate) fn hot_ptr(&self) -> NonNull<Hot> {
-        // SAFETY: as in `as_ptr`.
+        // SAFETY: `self.0` points to the live head this fiber owns; taking a
+        // field's address creates no reference.
         unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*self.0.as_ptr()).hot)) }
     }
 

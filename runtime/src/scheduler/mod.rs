@@ -220,11 +220,8 @@ impl Core {
             stack_size,
             label,
         };
-        let hot = Hot::new(
-            TaskId::from_parts(index as u32, serial),
-            span.is_some(),
-            self.now_ns.get(),
-        );
+        let id = TaskId::from_parts(index as u32, serial);
+        let hot = Hot::new(id, span.is_some(), self.now_ns.get());
         let borrowed = slot.as_deref().map(NonNull::from);
         // SAFETY: `cold` holds a reference to the slot, and the task's head
         // drops its cold fields only after its coroutine (see `fiber.rs`).
@@ -242,7 +239,6 @@ impl Core {
         });
         drop(tasks);
         self.watch.counters.spawned.bump();
-        let id = TaskId::from_parts(index as u32, serial);
         self.ready.push_back(queued);
         if !builder.daemon {
             self.live.set(self.live.get() + 1);

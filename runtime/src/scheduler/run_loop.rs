@@ -114,23 +114,19 @@ impl Core {
     }
 
     /// Asks for the lines task `id` touches first when it resumes: its
-    /// stack around where it parked, and around its coroutine (the
-    /// coroutine, and the link to the loop that corosensei keeps at the
-    /// base of the stack, just below it). See `prefetch.rs`; a task that is
-    /// gone costs wasted fills, nothing else.
+    /// stack around where it parked, and its head (hot fields, coroutine,
+    /// and the link to the loop that corosensei keeps just below it; see
+    /// `Queued::prefetch`). See `prefetch.rs`; a task that is gone costs
+    /// wasted fills, nothing else.
     #[inline(always)]
     fn prefetch_task(&self, id: TaskId) {
         /// How much of the stack below the parked frame's marker: the
         /// switch's save area and the start of that frame; the lines after
         /// it hold the rest of the frame and its caller's.
         const BELOW_MARKER: usize = 128;
-        /// How much below the coroutine: corosensei's link to the loop, at
-        /// the base of the stack; the lines after it hold the coroutine.
-        const BELOW_COROUTINE: usize = 128;
         if let Some(t) = self.tasks.borrow().get(id.index()) {
-            let coroutine = t.fiber.as_ptr().as_ptr().addr();
             crate::prefetch::lines::<8>(t.park_sp.wrapping_sub(BELOW_MARKER));
-            crate::prefetch::lines::<4>(coroutine.wrapping_sub(BELOW_COROUTINE));
+            t.fiber.queued().prefetch();
         }
     }
 
