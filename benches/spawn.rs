@@ -1,4 +1,4 @@
-//! Spawn + join: with a pooled stack, with a freshly mapped stack, and the floor `std::thread::spawn` + `join`.
+//! Spawn + join: with a pooled stack, with a freshly mapped stack, side by side with its floors (a raw corosensei coroutine, `std::thread::spawn` + `join`) and tokio's current-thread runtime.
 //!
 //! * `spawn/pooled_join`: a green thread spawns a task and joins it, again
 //!   and again; every spawn takes the stack the previous task gave back.
@@ -9,6 +9,12 @@
 //!   unmapped when that runtime is dropped, which is timed too. The pool is
 //!   bypassed without touching it: a new runtime simply has none.
 //! * `spawn/std_thread_join`: the OS-thread floor.
+//! * `spawn/corosensei_floor`: what any stackful spawn + join costs at
+//!   least: a raw corosensei coroutine built on a reused stack, run to its
+//!   end and its stack taken back, with no scheduler around it.
+//! * `spawn/tokio_current_thread_join`: the same job on tokio's
+//!   current-thread runtime (`tokio::spawn`, then `.await` its handle, from
+//!   the `block_on` future), for the ratio in one run.
 //!
 //! Run with `cargo bench --bench spawn`.
 
@@ -20,6 +26,8 @@ mod util;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult};
 use criterion::{criterion_group, criterion_main, Criterion};
 use weft::{spawn, Runtime, DEFAULT_STACK_SIZE};
 
@@ -80,8 +88,44 @@ fn os_thread(c: &mut Criterion) {
     });
 }
 
+fn corosensei_floor(c: &mut Criterion) {
+    let mut stack = Some(DefaultStack::new(DEFAULT_STACK_SIZE).unwrap());
+    c.bench_function("spawn/corosensei_floor", |b| {
+        b.iter(|| {
+            let reused = stack.take().expect("the stack came back");
+            let mut co = Coroutine::with_stack(reused, |_: &corosensei::Yielder<(), ()>, ()| {
+                black_box(1u64)
+            });
+            match co.resume(()) {
+                CoroutineResult::Return(v) => black_box(v),
+                CoroutineResult::Yield(()) => unreachable!("the body does not yield"),
+            };
+            stack = Some(co.into_stack());
+        })
+    });
+}
+
+fn tokio_join(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    c.bench_function("spawn/tokio_current_thread_join", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(tokio::spawn(async { black_box(1u64) }).await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+}
+
 fn spawn_join(c: &mut Criterion) {
     pooled_join(c);
+    corosensei_floor(c);
+    tokio_join(c);
     bursts(c);
     os_thread(c);
 }
