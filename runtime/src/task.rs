@@ -650,6 +650,7 @@ impl<T> JoinHandle<T> {
     /// Parks the caller until the task ends, or its join is interrupted or
     /// times out. One frame from the caller's `join` to the switch: every
     /// frame between costs a mispredicted return when the task resumes.
+    #[inline(always)]
     fn park_until_done(&self, core: &Core, deadline: Option<Instant>) -> Result<(), JoinError> {
         while !self.slot.done.get() {
             self.slot.waiter.set(Some(core.current_unparker()));
