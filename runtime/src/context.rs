@@ -56,6 +56,33 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     }
 }
 
+/// The running core, as [`with_core`] lends it, without the closure. For
+/// the waits whose park must sit in the frame of the green API the task
+/// called: a closure can be left out of line as a frame of its own, and a
+/// task resuming into such a frame pays a mispredicted return for it, and
+/// another at its next switch (the return stack is off by one from then).
+///
+/// # Panics
+///
+/// Panics with a message naming `api` when no runtime runs on this thread.
+///
+/// # Safety
+///
+/// The reference is used only within the caller's call, as a `with_core`
+/// closure's would be, and never kept: the core is installed for the
+/// extent of `enter` only.
+#[inline(always)]
+pub(crate) unsafe fn current_core<'a>(api: &'static str) -> &'a Core {
+    let p = CORE.with(Cell::get);
+    if p.is_null() {
+        outside_runtime(api);
+    }
+    // SAFETY: non-null only inside `enter`, which borrows the core for its
+    // whole extent; the caller does not keep the reference past its call,
+    // which runs inside that extent.
+    unsafe { &*p }
+}
+
 /// Calls `f` with the running core.
 ///
 /// # Panics

@@ -167,7 +167,7 @@ pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
 /// [`park_timed`] for a caller that has the core at hand already. One look
 /// at the thread-local serves both halves: the core outlives the switch (it
 /// runs the loop that resumes this task).
-#[inline]
+#[inline(always)]
 pub(crate) fn park_in(core: &Core, reason: Reason, deadline: Option<Instant>) -> Wake {
     let parking = match core.before_park(reason, deadline) {
         Ok(parking) => parking,

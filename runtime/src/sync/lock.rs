@@ -120,6 +120,7 @@ impl Lock {
     /// # Panics
     ///
     /// Panics when it has to wait outside a green thread.
+    #[inline]
     pub fn acquire(&self) {
         self.acquire_until("Lock", None);
     }
@@ -192,6 +193,7 @@ impl Lock {
 
     /// Takes the lock, parking with `what` until it is
     /// handed over or `deadline` passes.
+    #[inline(always)]
     pub(crate) fn acquire_until(&self, what: &'static str, deadline: Option<Instant>) -> bool {
         if self.try_acquire() {
             return true;

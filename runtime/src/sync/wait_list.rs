@@ -19,6 +19,7 @@ use slab::Slab;
 
 use crate::context;
 use crate::park::{self, Reason, Unparker};
+use crate::scheduler::Core;
 
 /// Marks the end of the linked list.
 const NIL: usize = usize::MAX;
@@ -98,6 +99,12 @@ impl<T> WaitList<T> {
     /// If the park unwinds (cancellation), the slot is freed and `on_unwind`
     /// gets whether this waiter had been notified and the slot's value, so
     /// the primitive can pass on whatever was handed to it.
+    ///
+    /// Inlined, with the park in the same frame: a task resumes where it
+    /// parked, and every frame between that and the primitive's caller
+    /// costs a mispredicted return there (and unbalances the return stack
+    /// for the next switch).
+    #[inline(always)]
     pub(crate) fn wait(
         &self,
         what: &'static str,
@@ -108,17 +115,32 @@ impl<T> WaitList<T> {
         if !context::in_green_thread() {
             context::outside_runtime(what);
         }
+        // SAFETY: used for this wait only, not kept.
+        let core = unsafe { context::current_core(what) };
+        self.wait_in(core, what, deadline, value, on_unwind)
+    }
+
+    /// [`wait`](Self::wait), in green context, on `core`.
+    #[inline(always)]
+    fn wait_in(
+        &self,
+        core: &Core,
+        what: &'static str,
+        deadline: Option<Instant>,
+        value: Option<T>,
+        on_unwind: impl FnOnce(bool, Option<T>),
+    ) -> Waited<T> {
         let mut value = value;
         let mut swallowed = false;
         let mut on_unwind = Some(on_unwind);
         loop {
-            let key = self.push(Unparker::current(), value);
+            let key = self.push(core.current_unparker(), value);
             let mut guard = Leave {
                 list: self,
                 key,
                 on_unwind: on_unwind.take(),
             };
-            let wake = park::park_timed(Reason::Primitive(what), deadline);
+            let wake = park::park_in(core, Reason::Primitive(what), deadline);
             on_unwind = guard.on_unwind.take();
             let waited = self.leave(key);
             // An untimed wait is uninterruptible: it queues again (at the
@@ -129,7 +151,7 @@ impl<T> WaitList<T> {
                 continue;
             }
             if swallowed {
-                context::with_core(what, |core| core.keep_interrupt());
+                core.keep_interrupt();
             }
             return waited;
         }

@@ -112,6 +112,7 @@ impl<T, O: Order<T>> QueueEngine<T, O> {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn put_until(
         &self,
         item: T,
@@ -147,6 +148,7 @@ impl<T, O: Order<T>> QueueEngine<T, O> {
         }
     }
 
+    #[inline]
     pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<T, GetTimeoutError> {
         match self.try_get() {
             Ok(item) => return Ok(item),
