@@ -461,7 +461,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock` when a read timeout is set and passes, as for a read.
-    #[inline]
+    #[inline(always)]
     pub fn readable(&self) -> io::Result<()> {
         std_kind(self.io.readable(self.timeouts.read_deadline()))
     }
@@ -471,7 +471,7 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WouldBlock` when a write timeout is set and passes, as for a write.
-    #[inline]
+    #[inline(always)]
     pub fn writable(&self) -> io::Result<()> {
         std_kind(self.io.writable(self.timeouts.write_deadline()))
     }

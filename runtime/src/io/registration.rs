@@ -149,7 +149,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
-    #[inline]
+    #[inline(always)]
     pub fn readable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Read, deadline)
     }
@@ -160,7 +160,7 @@ impl<S: Source> Registration<S> {
     /// # Errors
     ///
     /// `TimedOut` at the deadline.
-    #[inline]
+    #[inline(always)]
     pub fn writable(&self, deadline: Option<Instant>) -> io::Result<()> {
         self.ready_or_wait(Direction::Write, deadline)
     }
@@ -196,19 +196,20 @@ impl<S: Source> Registration<S> {
         result
     }
 
-    #[inline]
+    /// Inlined, with the park in the same frame (see `wait`).
+    #[inline(always)]
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
-        context::with_core("Registration", |core| {
-            if self.reactor.is_ready(self.waiters(), dir) {
-                // Only a wait that does not park counts against the budget: a
-                // park ends the task's run anyway (and its resume refills it).
-                if core.budget_exhausted() {
-                    crate::yield_now();
-                }
-                return Ok(());
+        // SAFETY: used for this wait only, not kept.
+        let core = unsafe { context::current_core("Registration") };
+        if self.reactor.is_ready(self.waiters(), dir) {
+            // Only a wait that does not park counts against the budget: a
+            // park ends the task's run anyway (and its resume refills it).
+            if core.budget_exhausted() {
+                crate::yield_now();
             }
-            self.park_queued(core, dir, deadline, false)
-        })?;
+            return Ok(());
+        }
+        self.park_queued(core, dir, deadline, false)?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
         self.reactor.hand_on(self.waiters(), dir);
@@ -314,10 +315,11 @@ impl<S: Source> Registration<S> {
     /// Parks until readiness in `dir` (or `deadline`), queued behind the
     /// green threads already waiting on it; ahead of them if `again` (this
     /// task was woken and found nothing, so it keeps its place).
+    #[inline(always)]
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
-        context::with_core("Registration", |core| {
-            self.park_queued(core, dir, deadline, again)
-        })
+        // SAFETY: used for this wait only, not kept.
+        let core = unsafe { context::current_core("Registration") };
+        self.park_queued(core, dir, deadline, again)
     }
 
     /// Parks the running task until readiness in `dir` (or `deadline`),
@@ -329,7 +331,11 @@ impl<S: Source> Registration<S> {
     /// behind; once queued, every way out of the park (a timeout, an
     /// interrupt, an unwind) leaves the queue first, handing on a
     /// readiness that had already picked this task.
-    #[inline]
+    ///
+    /// Inlined into the waits: a task resumes where it parked, and a frame
+    /// between that and the socket call it made costs a mispredicted
+    /// return there, and another at its next switch.
+    #[inline(always)]
     fn park_queued(
         &self,
         core: &Core,

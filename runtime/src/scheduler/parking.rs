@@ -19,7 +19,7 @@ impl Core {
     /// # Panics
     ///
     /// Unwinds (cancellation, or an elapsed `weft::timeout` scope).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn before_park(
         &self,
         reason: Reason,
