@@ -34,7 +34,8 @@ impl Core {
                     // A task that yielded is queued, though its record says
                     // `Running` (see `State`).
                     State::Running | State::Ready => (TaskState::Ready, None, None),
-                    State::Parked(reason) => {
+                    State::Parked => {
+                        let reason = hot.reason.get();
                         let deadline = hot.timer.get().and_then(|k| timers.deadline_of(k));
                         let mut what = match (&t.cold().lock_wait, reason) {
                             (Some(lock), _) => self.describe_held(lock, &tasks),

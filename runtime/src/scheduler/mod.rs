@@ -333,7 +333,7 @@ impl Core {
     /// The owned lock `id` is parked on, if it is.
     pub(crate) fn lock_wait_of(&self, id: TaskId) -> Option<Rc<crate::lock_cycle::LockIdent>> {
         self.with_entry(id, |t| match t.hot().state.get() {
-            State::Parked(_) => t.cold().lock_wait.clone(),
+            State::Parked => t.cold().lock_wait.clone(),
             _ => None,
         })
         .flatten()

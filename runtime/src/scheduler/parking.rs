@@ -38,7 +38,8 @@ impl Core {
         if hot.interrupt_pending.replace(false) {
             return Err(Wake::Interrupted);
         }
-        hot.state.set(State::Parked(reason));
+        hot.reason.set(reason);
+        hot.state.set(State::Parked);
         hot.parked_at.set(now);
         hot.park_sp.set(sp);
         let scope = hot.scope.get();
@@ -127,7 +128,7 @@ impl Core {
         let parked = self.with_entry(id, |t| {
             let hot = t.hot();
             match hot.state.get() {
-                State::Parked(_) => Some(Unparker::new(id, hot.seq.get())),
+                State::Parked => Some(Unparker::new(id, hot.seq.get())),
                 _ => {
                     hot.interrupt_pending.set(true);
                     None
@@ -161,7 +162,8 @@ impl Core {
             // The fiber's alone: `park_sp` is written below.
             let hot = t.fiber.hot();
             match hot.state.get() {
-                State::Parked(reason) if hot.seq.get() == u.seq() => {
+                State::Parked if hot.seq.get() == u.seq() => {
+                    let reason = hot.reason.get();
                     hot.state.set(State::Ready);
                     t.park_sp = hot.park_sp.get();
                     Some((reason, end_park(hot, wake), t.fiber.queued()))
@@ -192,7 +194,8 @@ impl Core {
             // The fiber's alone: `park_sp` is written below.
             let hot = t.fiber.hot();
             match hot.state.get() {
-                State::Parked(reason) if hot.seq.get() == u.seq() => {
+                State::Parked if hot.seq.get() == u.seq() => {
+                    let reason = hot.reason.get();
                     hot.state.set(State::Running);
                     t.park_sp = hot.park_sp.get();
                     let timer = end_park(hot, Wake::Unparked);
@@ -237,7 +240,7 @@ impl Core {
     pub(crate) fn is_parked(&self, u: Unparker) -> bool {
         self.with_entry(u.task(), |t| {
             let hot = t.hot();
-            matches!(hot.state.get(), State::Parked(_)) && hot.seq.get() == u.seq()
+            matches!(hot.state.get(), State::Parked) && hot.seq.get() == u.seq()
         })
         .unwrap_or(false)
     }
@@ -249,7 +252,7 @@ impl Core {
             let hot = t.hot();
             hot.cancelled.set(true);
             match hot.state.get() {
-                State::Parked(_) => Some(Unparker::new(id, hot.seq.get())),
+                State::Parked => Some(Unparker::new(id, hot.seq.get())),
                 _ => None,
             }
         }) else {

@@ -13,11 +13,11 @@ impl Core {
         let blocked = tasks
             .iter()
             .filter_map(|(index, t)| match t.hot().state.get() {
-                State::Parked(reason) => Some(BlockedTask {
+                State::Parked => Some(BlockedTask {
                     id: TaskId::from_parts(index as u32, t.serial),
                     name: t.cold().name.as_deref().map(str::to_owned),
                     daemon: t.daemon,
-                    reason,
+                    reason: t.hot().reason.get(),
                     lock: t
                         .cold()
                         .lock_wait

@@ -8,7 +8,9 @@ use crate::park::{Reason, Wake};
 use crate::task::TaskId;
 use crate::time::TimerKey;
 
-/// Where a task is in its life.
+/// Where a task is in its life. One byte: what a parked task waits on is
+/// [`Hot::reason`], written only by a park, so a park's state change is one
+/// store and a wake's test one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum State {
     /// In the ready queue: spawned, or woken from a park.
@@ -17,8 +19,9 @@ pub(super) enum State {
     /// ready queue after a `yield_now` (the loop does not look the task up
     /// again just to say so; dumps tell the two apart by the current task).
     Running,
-    /// Suspended until an `Unparker` for its current `seq` (or its timer) fires.
-    Parked(Reason),
+    /// Suspended until an `Unparker` for its current `seq` (or its timer)
+    /// fires, waiting on [`Hot::reason`].
+    Parked,
 }
 
 /// What every park, wake and resume of a task reads or writes.
@@ -33,6 +36,9 @@ pub(super) enum State {
 #[repr(C)]
 pub(crate) struct Hot {
     pub(super) state: Cell<State>,
+    /// What the task waits on while `Parked` (what it last waited on
+    /// otherwise).
+    pub(super) reason: Cell<Reason>,
     /// The task's id, so the running task knows it without `Core` keeping
     /// a copy per resume.
     pub(super) id: TaskId,
@@ -81,6 +87,7 @@ impl Hot {
     pub(super) fn new(id: TaskId, traced: bool, now_ns: u64) -> Hot {
         Hot {
             state: Cell::new(State::Ready),
+            reason: Cell::new(Reason::Sleep),
             id,
             yielder: Cell::new(std::ptr::null()),
             timer: Cell::new(None),
