@@ -422,6 +422,16 @@ impl<T> JoinSlot<T> {
             w.unpark();
         }
     }
+
+    /// [`complete`](Self::complete) by the task's own body, on its `core`.
+    #[inline(always)]
+    fn complete_on(&self, core: &Core, result: Result<T, JoinError>) {
+        self.result.set(Some(result));
+        self.done.set(true);
+        if let Some(w) = self.waiter.take() {
+            core.unpark(w, Wake::Unparked);
+        }
+    }
 }
 
 /// Join slots whose task ended and whose handle is gone, kept for the next
@@ -536,7 +546,10 @@ where
     T: 'static,
 {
     move |yielder, ()| {
-        let cancelled = context::with_core("spawn", |core| core.start_current(yielder));
+        // SAFETY: used by this body only, which runs inside the loop of
+        // the core that spawned it, and not kept.
+        let core = unsafe { context::current_core("spawn") };
+        let cancelled = core.start_current(yielder);
         let result = if cancelled {
             drop(f);
             Err(JoinError::Cancelled)
@@ -549,7 +562,7 @@ where
                     Err(p) => Err(JoinError::Panicked(p)),
                 },
                 Err(p) => {
-                    context::with_core("spawn", |core| core.report_panic(p.as_ref()));
+                    core.report_panic(p.as_ref());
                     Err(JoinError::Panicked(p))
                 }
             }
@@ -559,15 +572,15 @@ where
             Err(JoinError::Cancelled) => End::Cancelled,
             Err(_) => End::Panicked,
         };
-        let locals = context::with_core("task end", |core| core.end_current(end));
+        let locals = core.end_current(end);
         // A panicking task-local destructor must not escape into the loop.
         if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(locals))) {
-            context::with_core("task end", |core| core.report_panic(p.as_ref()));
+            core.report_panic(p.as_ref());
         }
         if let Some(slot) = slot {
             // SAFETY: the slot outlives the coroutine (this function's
             // contract), which is running.
-            unsafe { slot.as_ref() }.complete(result);
+            unsafe { slot.as_ref() }.complete_on(core, result);
         }
     }
 }
