@@ -159,9 +159,16 @@ pub fn park_until(reason: Reason, deadline: Instant) -> Wake {
 
 /// Parks like [`park_until`] when `deadline` is set, like [`park`] when it
 /// is not: the form the crate's own timed waits share.
-#[inline]
+///
+/// Inlined, with the switch, into the wait that calls it: a task resumes
+/// where it parked, and each frame between that and the call it made
+/// costs a mispredicted return there, and another at its next switch (the
+/// return stack is off by one from then).
+#[inline(always)]
 pub(crate) fn park_timed(reason: Reason, deadline: Option<Instant>) -> Wake {
-    context::with_core("park", |core| park_in(core, reason, deadline))
+    // SAFETY: used for this park only, not kept.
+    let core = unsafe { context::current_core("park") };
+    park_in(core, reason, deadline)
 }
 
 /// [`park_timed`] for a caller that has the core at hand already. One look

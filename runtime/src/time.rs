@@ -157,6 +157,7 @@ impl TimerHeap {
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// }).unwrap();
 /// ```
+#[inline]
 pub fn sleep(duration: Duration) {
     match Instant::now().checked_add(duration) {
         Some(deadline) => sleep_until(deadline),
@@ -173,6 +174,7 @@ pub fn sleep(duration: Duration) {
 /// # Panics
 ///
 /// Panics when called outside a green thread.
+#[inline]
 pub fn sleep_until(deadline: Instant) {
     if deadline <= Instant::now() {
         crate::yield_now();

@@ -76,6 +76,7 @@ impl Barrier {
     /// # Panics
     ///
     /// Panics when it has to wait outside a green thread.
+    #[inline]
     pub fn wait(&self) -> BarrierWaitResult {
         let arrived = self.arrived.get() + 1;
         if arrived == self.parties {

@@ -51,6 +51,7 @@ impl BoundedSemaphore {
     /// # Panics
     ///
     /// Panics when it has to wait outside a green thread.
+    #[inline]
     pub fn acquire(&self) {
         self.inner.acquire();
     }

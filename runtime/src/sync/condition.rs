@@ -171,6 +171,7 @@ impl<L: ConditionLock> Condition<L> {
     /// # Panics
     ///
     /// Panics if `guard` holds a different lock, or outside a green thread.
+    #[inline]
     pub fn wait(&self, guard: &mut L::Guard<'_>) {
         self.wait_until(guard, None);
     }
@@ -245,6 +246,7 @@ impl<L: ConditionLock> Condition<L> {
         self.waiters.notify_all();
     }
 
+    #[inline(always)]
     fn wait_until(&self, guard: &mut L::Guard<'_>, deadline: Option<Instant>) -> bool {
         self.check(guard, "wait");
         let saved = L::unlock_for_wait(guard, Token);

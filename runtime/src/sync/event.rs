@@ -79,6 +79,7 @@ impl Event {
     /// # Panics
     ///
     /// Panics when it has to wait outside a green thread.
+    #[inline]
     pub fn wait(&self) {
         self.wait_until(None);
     }
@@ -93,6 +94,7 @@ impl Event {
         self.wait_until(deadline_after(timeout))
     }
 
+    #[inline(always)]
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         if self.flag.get() {
             return true;

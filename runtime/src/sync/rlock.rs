@@ -84,6 +84,7 @@ impl RLock {
     /// # Panics
     ///
     /// Panics outside a green thread.
+    #[inline]
     pub fn acquire(&self) {
         self.acquire_until(None);
     }
@@ -192,6 +193,7 @@ impl RLock {
         }
     }
 
+    #[inline(always)]
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
         if self.try_take(me()) {
             return true;

@@ -81,6 +81,7 @@ impl Semaphore {
     /// # Panics
     ///
     /// Panics when it has to wait outside a green thread.
+    #[inline]
     pub fn acquire(&self) {
         self.acquire_until(None);
     }
@@ -139,6 +140,7 @@ impl Semaphore {
         SemaphorePermit { semaphore: self }
     }
 
+    #[inline(always)]
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
         if self.try_acquire() {
             return true;
