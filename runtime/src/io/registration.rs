@@ -247,6 +247,7 @@ impl<S: Source> Registration<S> {
         }
     }
 
+    #[inline(always)]
     fn io<R>(
         &self,
         dir: Direction,
