@@ -205,8 +205,7 @@ impl Core {
         // by the slot's index into its cold ones. Nothing below reaches
         // back into the core while the table is borrowed.
         let mut tasks = self.tasks.borrow_mut();
-        let vacant = tasks.vacant_entry();
-        let index = vacant.key();
+        let index = tasks.vacant_key();
         let label = self
             .watch
             .labels
@@ -229,14 +228,17 @@ impl Core {
         let fiber = Fiber::new(stack, body, hot, cold);
         let queued = fiber.queued();
         // Built in the call, not in a local first: that saves a copy of the
-        // whole record per spawn.
-        vacant.insert(TaskEntry {
+        // whole record per spawn. `insert` fills the vacant key read above
+        // (a `VacantEntry`'s insert, left out of line, looks the entry up
+        // again to hand back a reference nobody wants).
+        let inserted = tasks.insert(TaskEntry {
             fiber,
             park_sp: 0,
             span,
             serial,
             daemon: builder.daemon,
         });
+        debug_assert_eq!(inserted, index);
         drop(tasks);
         self.watch.counters.spawned.bump();
         self.ready.push_back(queued);
