@@ -201,7 +201,8 @@ impl<S: Source> Registration<S> {
     fn ready_or_wait(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
         // SAFETY: used for this wait only, not kept.
         let core = unsafe { context::current_core("Registration") };
-        if self.reactor.is_ready(self.waiters(), dir) {
+        let waiters = self.waiters();
+        if self.reactor.is_ready(waiters, dir) {
             // Only a wait that does not park counts against the budget: a
             // park ends the task's run anyway (and its resume refills it).
             if core.budget_exhausted() {
@@ -209,10 +210,10 @@ impl<S: Source> Registration<S> {
             }
             return Ok(());
         }
-        self.park_queued(core, dir, deadline, false)?;
+        self.park_queued(core, waiters, dir, deadline, false)?;
         // The caller's operation comes after this returns; others waiting on
         // this direction try too, in case it does not use the readiness up.
-        self.reactor.hand_on(self.waiters(), dir);
+        self.reactor.hand_on(waiters, dir);
         Ok(())
     }
 
@@ -320,7 +321,7 @@ impl<S: Source> Registration<S> {
     fn wait(&self, dir: Direction, deadline: Option<Instant>, again: bool) -> io::Result<()> {
         // SAFETY: used for this wait only, not kept.
         let core = unsafe { context::current_core("Registration") };
-        self.park_queued(core, dir, deadline, again)
+        self.park_queued(core, self.waiters(), dir, deadline, again)
     }
 
     /// Parks the running task until readiness in `dir` (or `deadline`),
@@ -340,6 +341,7 @@ impl<S: Source> Registration<S> {
     fn park_queued(
         &self,
         core: &Core,
+        waiters: &Waiters,
         dir: Direction,
         deadline: Option<Instant>,
         again: bool,
@@ -354,7 +356,6 @@ impl<S: Source> Registration<S> {
             Err(wake) => return Err(wait_error(wake)),
         };
         let me = parking.unparker();
-        let waiters = self.waiters();
         if again {
             self.reactor.arm_first(waiters, dir, me);
         } else {
