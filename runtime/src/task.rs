@@ -546,8 +546,11 @@ where
     T: 'static,
 {
     move |yielder, ()| {
-        // SAFETY: used by this body only, which runs inside the loop of
-        // the core that spawned it, and not kept.
+        // SAFETY: used by this body only, and not kept. The reference
+        // outlives the body's switches, as a park's does: a task runs only
+        // when the loop of the core it was spawned on resumes it (a task
+        // never moves), inside that core's `enter`, so whenever this code
+        // runs, `core` is installed and alive.
         let core = unsafe { context::current_core("spawn") };
         let cancelled = core.start_current(yielder);
         let result = if cancelled {
