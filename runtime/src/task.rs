@@ -411,21 +411,11 @@ unsafe fn free_slot<T>(slot: NonNull<()>) {
 }
 
 impl<T> JoinSlot<T> {
-    /// Publishes the task's outcome and wakes the joiner. Inlined: its one
-    /// hot caller is the task's body, and a frame of its own costs a
-    /// quarter of its instructions.
-    #[inline]
-    fn complete(&self, result: Result<T, JoinError>) {
-        self.result.set(Some(result));
-        self.done.set(true);
-        if let Some(w) = self.waiter.take() {
-            w.unpark();
-        }
-    }
-
-    /// [`complete`](Self::complete) by the task's own body, on its `core`.
+    /// Publishes the task's outcome and wakes the joiner on `core`.
+    /// Inlined: its one hot caller is the task's body, and a frame of its
+    /// own costs a quarter of its instructions.
     #[inline(always)]
-    fn complete_on(&self, core: &Core, result: Result<T, JoinError>) {
+    fn complete(&self, core: &Core, result: Result<T, JoinError>) {
         self.result.set(Some(result));
         self.done.set(true);
         if let Some(w) = self.waiter.take() {
@@ -510,14 +500,15 @@ impl SlotPool {
 /// A task's join slot with its value type erased: how the loop ends a task
 /// whose body cannot finish on its own (a stack overflow).
 pub(crate) trait Outcome {
-    /// Completes the join with `error`, unless the task already ended.
-    fn fail(&self, error: JoinError);
+    /// Completes the join with `error`, unless the task already ended,
+    /// waking the joiner on `core`.
+    fn fail(&self, core: &Core, error: JoinError);
 }
 
 impl<T> Outcome for JoinSlot<T> {
-    fn fail(&self, error: JoinError) {
+    fn fail(&self, core: &Core, error: JoinError) {
         if !self.done.get() {
-            self.complete(Err(error));
+            self.complete(core, Err(error));
         }
     }
 }
@@ -583,7 +574,7 @@ where
         if let Some(slot) = slot {
             // SAFETY: the slot outlives the coroutine (this function's
             // contract), which is running.
-            unsafe { slot.as_ref() }.complete_on(core, result);
+            unsafe { slot.as_ref() }.complete(core, result);
         }
     }
 }

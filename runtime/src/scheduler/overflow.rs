@@ -36,10 +36,13 @@ impl Core {
             cold.stack_size / 1024
         ));
         if let Some(outcome) = &cold.outcome {
-            outcome.fail(JoinError::StackOverflow {
-                name: cold.name.as_deref().map(str::to_owned),
-                stack_size: cold.stack_size,
-            });
+            outcome.fail(
+                self,
+                JoinError::StackOverflow {
+                    name: cold.name.as_deref().map(str::to_owned),
+                    stack_size: cold.stack_size,
+                },
+            );
         }
     }
 }
