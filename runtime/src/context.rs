@@ -90,10 +90,8 @@ pub(crate) unsafe fn current_core<'a>(api: &'static str) -> &'a Core {
 /// Panics with a message naming `api` when no runtime runs on this thread.
 #[inline]
 pub(crate) fn with_core<R>(api: &'static str, f: impl FnOnce(&Core) -> R) -> R {
-    match try_with_core(f) {
-        Some(r) => r,
-        None => outside_runtime(api),
-    }
+    // SAFETY: the reference is lent to `f` for this call only.
+    f(unsafe { current_core(api) })
 }
 
 #[cold]
